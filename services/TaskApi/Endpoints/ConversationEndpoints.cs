@@ -1,0 +1,44 @@
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Http;
+using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TaskApi.Tasks;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Agents.Micro.TaskApi.Endpoints;
+
+public sealed record CreateConversationResponse(bool Success, string ConversationId);
+
+public sealed record ConversationItem(string ConversationId, string? Title, double CreatedAt, double UpdatedAt);
+
+public sealed record ListConversationsResponse(bool Success, IReadOnlyList<ConversationItem> Items);
+
+public static class ConversationEndpoints
+{
+    public static IEndpointRouteBuilder MapConversationEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/conversations").RequireAuthorization().WithTags("v1 conversations");
+        api.MapPost("", CreateConversation);
+        api.MapGet("", ListConversations);
+        return app;
+    }
+
+    /// <summary>POST /api/v1/conversations — the body is optional; <c>{"title": "…"}</c> names the conversation.</summary>
+    public static async Task<Results<Ok<CreateConversationResponse>, JsonHttpResult<ErrorBody>>> CreateConversation(
+        HttpContext ctx, ITaskStore store, CancellationToken ct)
+    {
+        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["title"], allowEmpty: true);
+        if (body is null) return ApiError.Status(status, error!);
+        var title = body.String("title", maxLength: 200);
+        if (body.Error is not null) return ApiError.BadRequest(body.Error);
+        var id = await ConversationIds.CreateAsync(store, ctx.Caller().UserId, ct, title);
+        return TypedResults.Ok(new CreateConversationResponse(true, id));
+    }
+
+    /// <summary>GET /api/v1/conversations — the caller's conversations, most recently active first.</summary>
+    public static async Task<Ok<ListConversationsResponse>> ListConversations(HttpContext ctx, ITaskStore store, CancellationToken ct)
+    {
+        var list = await store.ListConversationsAsync(ctx.Caller().UserId, ct);
+        return TypedResults.Ok(new ListConversationsResponse(true, list.Select(c => new ConversationItem(c.Id, c.Title, c.CreatedAt, c.UpdatedAt)).ToList()));
+    }
+}

@@ -1,0 +1,62 @@
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Http;
+using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TaskApi.Tasks;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Agents.Micro.TaskApi.Endpoints;
+
+public sealed record SendMessageResponse(bool Success, string TaskId, string ConversationId, string Status, double CreatedAt);
+
+public static class MessageEndpoints
+{
+    private static readonly string[] Fields = ["message", "images", "conversation_id", "model_key", "run_mode", "thinking_mode", "max_iterations"];
+    public static readonly string[] RunModes = ["fast", "thinking", "deep"];
+
+    public static IEndpointRouteBuilder MapMessageEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/messages", SendMessage).RequireAuthorization().WithTags("v1 messages");
+        return app;
+    }
+
+    /// <summary>POST /api/v1/messages — 202 with the new task; 400 for bad input, 404 unknown conversation, 409 busy conversation.</summary>
+    public static async Task<Results<JsonHttpResult<SendMessageResponse>, JsonHttpResult<ErrorBody>>> SendMessage(
+        HttpContext ctx, TaskSubmitter submitter, CancellationToken ct)
+    {
+        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, Fields);
+        if (body is null) return ApiError.Status(status, error!);
+        var message = body.String("message", maxLength: 100_000);
+        var images = body.StringArray("images", maxItems: 16) ?? [];
+        var conversationId = body.String("conversation_id", maxLength: 128);
+        var modelKey = body.String("model_key", maxLength: 128);
+        var runMode = body.String("run_mode", maxLength: 32);
+        var thinking = body.Bool("thinking_mode");
+        var maxIterations = body.Int("max_iterations", 1, 50);
+        if (body.Error is not null) return ApiError.BadRequest(body.Error);
+        if (string.IsNullOrWhiteSpace(message) && images.Count == 0)
+            return ApiError.BadRequest("'message' and 'images' must not both be empty");
+        if (runMode is not null && !RunModes.Contains(runMode))
+            return ApiError.BadRequest("'run_mode' must be one of: fast, thinking, deep");
+        if (conversationId is not null && string.IsNullOrWhiteSpace(conversationId))
+            return ApiError.BadRequest("'conversation_id' must not be empty when given");
+        foreach (var img in images)
+        {
+            if (string.IsNullOrWhiteSpace(img)) return ApiError.BadRequest("'images' must not contain empty paths");
+        }
+
+        var options = new TaskOptions
+        {
+            Message = message ?? "",
+            Images = images,
+            ModelKey = modelKey,
+            RunMode = runMode,
+            ThinkingMode = thinking,
+            MaxIterations = maxIterations,
+            Api = "v1",
+        };
+        var result = await submitter.SubmitAsync(new SubmitRequest(ctx.Caller(), conversationId, false, null, options), ct);
+        if (result.Task is not { } t) return ApiError.Status(result.Status, result.Error!);
+        return TypedResults.Json(new SendMessageResponse(true, t.Id, t.ConversationId, t.Status, t.CreatedAt), statusCode: 202);
+    }
+}

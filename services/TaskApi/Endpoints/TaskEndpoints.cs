@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Http;
+using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TaskApi.Tasks;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Agents.Micro.TaskApi.Endpoints;
+
+public sealed record TaskEventDto(long Idx, string Type, JsonElement Data, double Ts);
+
+public sealed record TaskPollData(string TaskId, string Status, double CreatedAt, double UpdatedAt, string? Error, IReadOnlyList<TaskEventDto> Events, long NextOffset);
+
+public sealed record TaskPollResponse(bool Success, TaskPollData Data);
+
+public sealed record CancelResponse(bool Success, string Status);
+
+public sealed record ResumeResponse(bool Success, string TaskId, string ConversationId, string Status);
+
+public static class TaskEndpoints
+{
+    public const int MaxEventsPerPoll = 1000;
+
+    public static IEndpointRouteBuilder MapTaskEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/tasks").RequireAuthorization().WithTags("v1 tasks");
+        api.MapGet("/{task_id}", PollTask);
+        api.MapPost("/{task_id}/cancel", CancelTask);
+        api.MapPost("/{task_id}/resume", ResumeTask);
+        return app;
+    }
+
+    /// <summary>GET /api/v1/tasks/{task_id}?from=N — events from index N on, and the offset to continue from.</summary>
+    public static async Task<Results<Ok<TaskPollResponse>, JsonHttpResult<ErrorBody>>> PollTask(
+        string task_id, HttpContext ctx, ITaskStore store, CancellationToken ct)
+    {
+        long from = 0;
+        var fromRaw = ctx.Request.Query["from"];
+        if (fromRaw.Count > 0 && !long.TryParse(fromRaw[0], System.Globalization.NumberStyles.None, null, out from))
+            return ApiError.BadRequest("'from' must be a non-negative integer");
+        var limit = MaxEventsPerPoll;
+        var limitRaw = ctx.Request.Query["limit"];
+        if (limitRaw.Count > 0 && (!int.TryParse(limitRaw[0], System.Globalization.NumberStyles.None, null, out limit) || limit < 1 || limit > MaxEventsPerPoll))
+            return ApiError.BadRequest($"'limit' must be an integer between 1 and {MaxEventsPerPoll}");
+
+        var task = await store.GetTaskAsync(task_id, ct);
+        if (task is null || task.UserId != ctx.Caller().UserId) return ApiError.NotFound($"task '{task_id}' not found");
+        var events = await store.ReadEventsAsync(task_id, from, limit, ct);
+        return TypedResults.Ok(new TaskPollResponse(true, ToPollData(task, events, from)));
+    }
+
+    public static TaskPollData ToPollData(TaskRecord task, IReadOnlyList<StoredEvent> events, long from) => new(
+        task.Id, task.Status, task.CreatedAt, task.UpdatedAt, task.Error,
+        events.Select(e => new TaskEventDto(e.Idx, e.Type, JsonElement.Parse(e.Data), e.Ts)).ToList(),
+        events.Count > 0 ? events[^1].Idx + 1 : from);
+
+    /// <summary>POST /api/v1/tasks/{task_id}/cancel — idempotent; a task no worker holds is cancelled at once.</summary>
+    public static async Task<Results<Ok<CancelResponse>, JsonHttpResult<ErrorBody>>> CancelTask(
+        string task_id, HttpContext ctx, TaskCanceller canceller, CancellationToken ct)
+    {
+        var outcome = await canceller.CancelAsync(ctx.Caller(), task_id, "cancelled by user", ct);
+        if (outcome is null) return ApiError.NotFound($"task '{task_id}' not found");
+        return TypedResults.Ok(new CancelResponse(true, outcome));
+    }
+
+    /// <summary>POST /api/v1/tasks/{task_id}/resume — <c>{"response_type": "accept|edit|reject|respond", "args": {…}}</c>.</summary>
+    public static async Task<Results<Ok<ResumeResponse>, JsonHttpResult<ErrorBody>>> ResumeTask(
+        string task_id, HttpContext ctx, TaskResumer resumer, CancellationToken ct)
+    {
+        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["response_type", "args", "interrupt_id"]);
+        if (body is null) return ApiError.Status(status, error!);
+        var type = body.String("response_type", required: true, maxLength: 32);
+        var args = body.Object("args");
+        var interruptId = body.String("interrupt_id", maxLength: 128);
+        if (body.Error is not null) return ApiError.BadRequest(body.Error);
+        var r = await resumer.ResumeAsync(ctx.Caller(), task_id, null, interruptId, type, args, ct);
+        if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
+        return TypedResults.Ok(new ResumeResponse(true, t.Id, t.ConversationId, Agents.Micro.Storage.Tasks.TaskStatus.Running));
+    }
+}

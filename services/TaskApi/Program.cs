@@ -1,0 +1,19 @@
+using Agents.Micro.ServiceDefaults;
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Messaging;
+using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.TaskApi;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("task-api");
+builder.AddInternalIdentityAuth();
+builder.AddTaskApi();
+builder.AddAgentsMessaging(bus => bus.AddTaskApiMessaging());
+
+var app = builder.Build();
+app.UseApiErrors();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapDefaultEndpoints();
+app.MapTaskApi();
+app.Run();

@@ -1,0 +1,54 @@
+using Agents.Micro.Contracts;
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.Storage.Tasks;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.TaskApi.Tasks;
+
+/// <summary>
+/// Sends commands to the workers. A send that cannot reach the broker in time is not an error for the client:
+/// the task row exists and <see cref="StrandedTaskRedispatcher"/> sends it again once the broker is back.
+/// </summary>
+public sealed class TaskDispatcher(ISendEndpointProvider send, IPublishEndpoint publish, ITaskStore store,
+    IOptions<DispatchOptions> options, ILogger<TaskDispatcher> log)
+{
+    public async Task<bool> DispatchAsync(TaskRecord task, string reason, CancellationToken ct = default) =>
+        await TrySendAsync(task.Id, new RunTask(task.Id, task.UserId, reason), ct);
+
+    public async Task<bool> DispatchResumeAsync(TaskRecord task, string interruptId, string responseType, CancellationToken ct = default) =>
+        await TrySendAsync(task.Id, new ResumeTask(task.Id, task.UserId, interruptId, responseType), ct);
+
+    private async Task<bool> TrySendAsync<T>(string taskId, T message, CancellationToken ct) where T : class
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(options.Value.SendTimeoutMs);
+        try
+        {
+            var endpoint = await send.GetSendEndpoint(QueueNames.AgentTasksAddress);
+            await endpoint.Send(message, cts.Token);
+            await store.MarkDispatchedAsync(taskId, UnixTime.Now(), CancellationToken.None);
+            return true;
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            log.LogWarning("could not dispatch {Message} for task {TaskId} now ({Error}); it will be re-dispatched", typeof(T).Name, taskId, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Tells every worker to stop the task; the one holding it does. Best effort: the database flag is the fallback.</summary>
+    public async Task PublishCancelAsync(string taskId, string reason, CancellationToken ct = default)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(options.Value.SendTimeoutMs);
+        try
+        {
+            await publish.Publish(new CancelTask(taskId, reason), cts.Token);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            log.LogWarning("could not publish cancel for task {TaskId} ({Error}); the worker sees the flag on its next heartbeat", taskId, ex.Message);
+        }
+    }
+}

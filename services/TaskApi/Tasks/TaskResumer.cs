@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.Storage.Tasks;
+using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
+
+namespace Agents.Micro.TaskApi.Tasks;
+
+/// <summary>Applies a human decision to an interrupted task: exactly one concurrent resume wins, the rest get 409.</summary>
+public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher)
+{
+    public async Task<SubmitResult> ResumeAsync(CallerIdentity caller, string taskId, string? sessionId, string? interruptId,
+        string? responseType, JsonElement? args, CancellationToken ct)
+    {
+        var task = await store.GetTaskAsync(taskId, ct);
+        if (task is null || task.UserId != caller.UserId || (sessionId is not null && task.ConversationId != sessionId))
+            return new(null, 404, $"task '{taskId}' not found");
+        if (task.Status != TaskStatus.Interrupted || task.Interrupt is null || task.InterruptId is null)
+            return new(null, 409, $"task '{taskId}' is {task.Status}, not interrupted: only an interrupted task can be resumed");
+        if (interruptId is not null && interruptId != task.InterruptId)
+            return new(null, 409, $"interrupt '{interruptId}' is not the task's pending interrupt");
+
+        var allowed = AllowedOf(task.Interrupt);
+        var (decision, error) = ResumeDecision.Parse(task.InterruptId, responseType, args, allowed);
+        if (decision is null) return new(null, 400, error);
+
+        var resumed = new NewEvent(EventTypes.Resumed, JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["interrupt_id"] = task.InterruptId,
+            ["response_type"] = decision.Type,
+        }), UnixTime.Now());
+        switch (await store.ResumeAsync(taskId, task.InterruptId, decision.ToJson(), resumed, ct))
+        {
+            case ResumeOutcome.Resumed:
+                await dispatcher.DispatchResumeAsync(task, task.InterruptId, decision.Type, ct);
+                return new(task, 200, null);
+            case ResumeOutcome.NotFound:
+                return new(null, 404, $"task '{taskId}' not found");
+            default:
+                return new(null, 409, $"task '{taskId}' was already resumed or is no longer interrupted");
+        }
+    }
+
+    private static IReadOnlyCollection<string> AllowedOf(string interruptJson)
+    {
+        using var doc = JsonDocument.Parse(interruptJson);
+        if (doc.RootElement.TryGetProperty("allowed", out var a) && a.ValueKind == JsonValueKind.Array)
+            return a.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList();
+        return ResumeDecision.All;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Agents.Micro.ServiceDefaults.Data;
+
+/// <summary>The SQL dialects the stores speak.</summary>
+public enum SqlDialect { Postgres, Sqlite }
+
+/// <summary>
+/// Opens connections to the configured database and hides the few dialect differences the stores care about.
+/// SQLite allows one writer at a time: <see cref="WriteAsync{T}"/> serialises writers in-process so that
+/// concurrent tasks in the embedded host queue instead of failing with SQLITE_BUSY.
+/// </summary>
+public sealed class SqlDatabase : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource? _pg;
+    private readonly string? _sqlite;
+    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+
+    public SqlDatabase(DatabaseOptions options)
+    {
+        if (options.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            Dialect = SqlDialect.Postgres;
+            _pg = NpgsqlDataSource.Create(options.ConnectionString);
+        }
+        else
+        {
+            Dialect = SqlDialect.Sqlite;
+            var csb = new SqliteConnectionStringBuilder(options.ConnectionString) { Pooling = true, DefaultTimeout = 30 };
+            var dir = Path.GetDirectoryName(Path.GetFullPath(csb.DataSource));
+            if (!string.IsNullOrEmpty(dir) && csb.DataSource != ":memory:") Directory.CreateDirectory(dir);
+            _sqlite = csb.ToString();
+        }
+    }
+
+    public SqlDialect Dialect { get; }
+
+    public bool IsPostgres => Dialect == SqlDialect.Postgres;
+
+    /// <summary>The JSON column type: JSONB on PostgreSQL, TEXT on SQLite.</summary>
+    public string JsonType => IsPostgres ? "JSONB" : "TEXT";
+
+    /// <summary>A parameter reference that the database stores as JSON.</summary>
+    public string Json(string parameter) => IsPostgres ? $"CAST(@{parameter} AS JSONB)" : $"@{parameter}";
+
+    /// <summary>Reads a JSON column back as text.</summary>
+    public string JsonText(string column) => IsPostgres ? $"{column}::text" : column;
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
+    {
+        if (_pg is not null) return await _pg.OpenConnectionAsync(ct);
+        var c = new SqliteConnection(_sqlite);
+        await c.OpenAsync(ct);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+        await cmd.ExecuteNonQueryAsync(ct);
+        return c;
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one transaction, serialised per process on SQLite.</summary>
+    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct = default)
+    {
+        if (!IsPostgres) await _sqliteWriter.WaitAsync(ct);
+        try
+        {
+            await using var conn = await OpenAsync(ct);
+            await using var tx = await conn.BeginTransactionAsync(ct);
+            var result = await work(conn, tx);
+            await tx.CommitAsync(ct);
+            return result;
+        }
+        finally
+        {
+            if (!IsPostgres) _sqliteWriter.Release();
+        }
+    }
+
+    /// <summary>Runs schema DDL once per database, even when several processes start together.</summary>
+    public async Task EnsureSchemaAsync(string lockName, IEnumerable<string> statements, CancellationToken ct = default)
+    {
+        await WriteAsync<int>(async (conn, tx) =>
+        {
+            if (IsPostgres)
+            {
+                await using var lk = conn.CreateCommand();
+                lk.Transaction = tx;
+                lk.CommandText = $"SELECT pg_advisory_xact_lock({StableHash(lockName)})";
+                await lk.ExecuteNonQueryAsync(ct);
+            }
+            foreach (var sql in statements)
+            {
+                await using var cmd = conn.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = sql;
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            return 0;
+        }, ct);
+    }
+
+    /// <summary>True when <paramref name="ex"/> is a unique-constraint violation in either dialect.</summary>
+    public static bool IsUniqueViolation(Exception ex) => ex switch
+    {
+        PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation,
+        SqliteException sq => sq.SqliteErrorCode == 19 && (sq.SqliteExtendedErrorCode is 2067 or 1555),
+        _ => false,
+    };
+
+    private static long StableHash(string s)
+    {
+        long h = 1125899906842597L;
+        foreach (var ch in s) h = 31 * h + ch;
+        return h;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_pg is not null) await _pg.DisposeAsync();
+        _sqliteWriter.Dispose();
+    }
+}

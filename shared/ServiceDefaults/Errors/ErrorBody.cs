@@ -1,0 +1,10 @@
+using System.Text.Json.Serialization;
+
+namespace Agents.Micro.ServiceDefaults.Errors;
+
+/// <summary>The one error shape of every API: <c>{"success": false, "error": "…"}</c>.</summary>
+public sealed record ErrorBody([property: JsonPropertyName("error")] string Error)
+{
+    [JsonPropertyName("success")]
+    public bool Success => false;
+}

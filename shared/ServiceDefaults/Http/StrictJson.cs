@@ -1,0 +1,164 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Agents.Micro.ServiceDefaults.Http;
+
+/// <summary>
+/// Reads a JSON object body and its fields with the errors a client can act on ("unknown field 'foo'",
+/// "'message' must be a string") instead of serializer internals. Unknown fields, duplicate fields, wrong types,
+/// malformed JSON and bad UTF-8 are all refused.
+/// </summary>
+public sealed class StrictJson
+{
+    private readonly JsonElement _root;
+    private readonly HashSet<string> _allowed;
+
+    private StrictJson(JsonElement root, IEnumerable<string> allowed)
+    {
+        _root = root;
+        _allowed = new HashSet<string>(allowed, StringComparer.Ordinal);
+    }
+
+    /// <summary>The first problem found, or null.</summary>
+    public string? Error { get; private set; }
+
+    public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 32 };
+
+    /// <summary>Parses the request body. Returns (null, status, error) when it is not a JSON object.</summary>
+    public static async Task<(StrictJson? Body, int Status, string? Error)> ReadAsync(HttpRequest request, IEnumerable<string> allowed, bool allowEmpty = false)
+    {
+        var hasBody = request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+        if (!hasBody)
+        {
+            if (allowEmpty) return (new StrictJson(JsonDocument.Parse("{}").RootElement, allowed), 200, null);
+            return (null, 400, "request body is required (a JSON object)");
+        }
+        if (!request.HasJsonContentType())
+            return (null, 415, "Content-Type must be application/json");
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(request.Body, DocumentOptions, request.HttpContext.RequestAborted);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                return (null, 400, "request body must be a JSON object");
+            var body = new StrictJson(doc.RootElement.Clone(), allowed);
+            body.CheckUnknown();
+            return (body, 200, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, 400, "malformed JSON: " + Short(ex.Message));
+        }
+        catch (ArgumentException ex)
+        {
+            return (null, 400, "malformed JSON: " + Short(ex.Message));
+        }
+    }
+
+    private static string Short(string m)
+    {
+        var cut = m.IndexOf(" Path:", StringComparison.Ordinal);
+        if (cut > 0) m = m[..cut];
+        return m.Length > 200 ? m[..200] : m;
+    }
+
+    private void CheckUnknown()
+    {
+        foreach (var p in _root.EnumerateObject())
+        {
+            if (!_allowed.Contains(p.Name))
+            {
+                Fail($"unknown field '{Truncate(p.Name)}' (allowed: {string.Join(", ", _allowed)})");
+                return;
+            }
+        }
+    }
+
+    private static string Truncate(string s) => s.Length > 64 ? s[..64] + "…" : s;
+
+    private void Fail(string error) => Error ??= error;
+
+    private JsonElement? Get(string name) =>
+        _root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+    public bool Has(string name) => Get(name) is not null;
+
+    public string? String(string name, bool required = false, int maxLength = 100_000)
+    {
+        var v = Get(name);
+        if (v is null)
+        {
+            if (required) Fail($"'{name}' is required");
+            return null;
+        }
+        if (v.Value.ValueKind != JsonValueKind.String)
+        {
+            Fail($"'{name}' must be a string");
+            return null;
+        }
+        var s = v.Value.GetString()!;
+        if (s.Length > maxLength) Fail($"'{name}' is longer than {maxLength} characters");
+        if (required && string.IsNullOrWhiteSpace(s)) Fail($"'{name}' must not be empty");
+        return s;
+    }
+
+    public bool? Bool(string name)
+    {
+        var v = Get(name);
+        if (v is null) return null;
+        if (v.Value.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.Value.GetBoolean();
+        Fail($"'{name}' must be true or false");
+        return null;
+    }
+
+    public int? Int(string name, int min, int max)
+    {
+        var v = Get(name);
+        if (v is null) return null;
+        if (v.Value.ValueKind != JsonValueKind.Number || !v.Value.TryGetInt32(out var i))
+        {
+            Fail($"'{name}' must be an integer");
+            return null;
+        }
+        if (i < min || i > max)
+        {
+            Fail($"'{name}' must be between {min} and {max}");
+            return null;
+        }
+        return i;
+    }
+
+    public List<string>? StringArray(string name, int maxItems)
+    {
+        var v = Get(name);
+        if (v is null) return null;
+        if (v.Value.ValueKind != JsonValueKind.Array)
+        {
+            Fail($"'{name}' must be an array of strings");
+            return null;
+        }
+        var list = new List<string>();
+        foreach (var item in v.Value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                Fail($"'{name}' must be an array of strings");
+                return null;
+            }
+            list.Add(item.GetString()!);
+        }
+        if (list.Count > maxItems) Fail($"'{name}' may hold at most {maxItems} items");
+        return list;
+    }
+
+    public JsonElement? Object(string name)
+    {
+        var v = Get(name);
+        if (v is null) return null;
+        if (v.Value.ValueKind != JsonValueKind.Object)
+        {
+            Fail($"'{name}' must be an object");
+            return null;
+        }
+        return v;
+    }
+}

@@ -1,0 +1,51 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Agents.Micro.ServiceDefaults.Messaging;
+
+public static class MessagingExtensions
+{
+    /// <summary>
+    /// MassTransit on RabbitMQ or the in-memory transport, chosen by <c>Messaging:Transport</c>. Each service adds its
+    /// consumers and request clients through <paramref name="configure"/>; the embedded host passes all of them at once.
+    /// Queues are named kebab-case after the consumer (<c>run-task</c>), so every worker process competes on the same queue.
+    /// </summary>
+    public static IHostApplicationBuilder AddAgentsMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> configure)
+    {
+        builder.Services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Configuration.GetSection(MessagingOptions.SectionName).Get<MessagingOptions>() ?? new MessagingOptions();
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configure(bus);
+            if (options.Transport.Equals("rabbitmq", StringComparison.OrdinalIgnoreCase))
+            {
+                bus.UsingRabbitMq((ctx, cfg) =>
+                {
+                    var r = options.RabbitMq;
+                    cfg.Host(r.Host, r.Port, r.VirtualHost, h =>
+                    {
+                        h.Username(r.Username);
+                        h.Password(r.Password);
+                        h.RequestedConnectionTimeout(TimeSpan.FromSeconds(5));
+                    });
+                    cfg.PrefetchCount = options.PrefetchCount;
+                    cfg.ConfigureEndpoints(ctx);
+                });
+            }
+            else
+            {
+                bus.UsingInMemory((ctx, cfg) => cfg.ConfigureEndpoints(ctx));
+            }
+        });
+        builder.Services.Configure<MassTransitHostOptions>(o =>
+        {
+            // Start even while the broker is down: the database is the source of truth and tasks are re-dispatched later.
+            o.WaitUntilStarted = false;
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Http;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.ServiceDefaults.Security;
+
+/// <summary>Authenticates <c>Authorization: Bearer &lt;token&gt;</c> against the token store (by SHA-256 hash).</summary>
+public sealed class BearerTokenHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenAuthenticator tokens)
+    : ErrorChallengeHandler(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? header = Request.Headers.Authorization;
+        // Browsers cannot set headers on EventSource/WebSocket: accept ?access_token= on streaming GETs only.
+        if (string.IsNullOrEmpty(header) && HttpMethods.IsGet(Request.Method) && Request.Query.TryGetValue("access_token", out var qt))
+            header = "Bearer " + qt;
+        if (string.IsNullOrEmpty(header))
+        {
+            FailureMessage = "missing bearer token (Authorization: Bearer <token>)";
+            return AuthenticateResult.NoResult();
+        }
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
+        {
+            FailureMessage = "malformed Authorization header: expected 'Bearer <token>'";
+            return AuthenticateResult.Fail(FailureMessage);
+        }
+        var caller = await tokens.AuthenticateAsync(header[7..].Trim(), Context.RequestAborted);
+        if (caller is null)
+        {
+            FailureMessage = "invalid or revoked token";
+            return AuthenticateResult.Fail(FailureMessage);
+        }
+        return AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName));
+    }
+}

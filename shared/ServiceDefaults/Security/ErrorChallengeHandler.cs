@@ -1,0 +1,24 @@
+using System.Text.Encodings.Web;
+using Agents.Micro.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.ServiceDefaults.Security;
+
+/// <summary>An authentication handler whose 401 and 403 answers carry the API's error body.</summary>
+public abstract class ErrorChallengeHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    protected string FailureMessage { get; set; } = "missing or invalid bearer token";
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Response.HasStarted) return Task.CompletedTask;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return ApiError.WriteAsync(Context, 401, FailureMessage);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Response.HasStarted ? Task.CompletedTask : ApiError.WriteAsync(Context, 403, "this token may not do that");
+}

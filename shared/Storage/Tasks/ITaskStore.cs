@@ -1,0 +1,51 @@
+namespace Agents.Micro.Storage.Tasks;
+
+/// <summary>
+/// Conversations, tasks, their event logs, checkpoints and history. Every write a worker makes is fenced by its
+/// <see cref="TaskLease"/>: once another attempt has claimed the task, or it ended, the write fails and changes nothing.
+/// </summary>
+public interface ITaskStore
+{
+    Task EnsureSchemaAsync(CancellationToken ct = default);
+
+    /// <summary>False when the user already has a conversation with that id.</summary>
+    Task<bool> CreateConversationAsync(Conversation conversation, CancellationToken ct = default);
+    Task<Conversation?> GetConversationAsync(string userId, string conversationId, CancellationToken ct = default);
+    Task<IReadOnlyList<Conversation>> ListConversationsAsync(string userId, CancellationToken ct = default);
+
+    /// <summary>Creates the task (and its conversation if <paramref name="createConversation"/>), atomically refusing a second active task in one conversation.</summary>
+    Task<CreateTaskResult> CreateTaskAsync(TaskRecord task, bool createConversation, CancellationToken ct = default);
+    Task<TaskRecord?> GetTaskAsync(string taskId, CancellationToken ct = default);
+    Task<IReadOnlyList<TaskRecord>> ListTasksAsync(string userId, string conversationId, CancellationToken ct = default);
+    Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(string taskId, long from, int limit, CancellationToken ct = default);
+
+    Task MarkDispatchedAsync(string taskId, double at, CancellationToken ct = default);
+    /// <summary>Running tasks nobody holds whose dispatch is older than <paramref name="dispatchedBefore"/>, or whose lease expired.</summary>
+    Task<IReadOnlyList<TaskRecord>> FindStrandedAsync(double now, double dispatchedBefore, int limit, CancellationToken ct = default);
+
+    /// <summary>Claims a running task nobody holds (or whose lease expired): a new attempt. Null when it cannot be claimed.</summary>
+    Task<TaskRecord?> TryClaimAsync(string taskId, string owner, double leaseUntil, double now, CancellationToken ct = default);
+    /// <summary>Extends the lease. Null when the lease is lost; otherwise whether a cancel was requested.</summary>
+    Task<bool?> RenewLeaseAsync(TaskLease lease, double leaseUntil, CancellationToken ct = default);
+
+    /// <summary>
+    /// One atomic step: appends <paramref name="events"/> with the next gapless indexes, optionally saves a checkpoint,
+    /// history messages and a transition. Returns the next index. Throws <see cref="LeaseLostException"/> when fenced off.
+    /// </summary>
+    Task<long> CommitAsync(TaskLease lease, IReadOnlyList<NewEvent> events, TaskTransition? transition = null,
+        (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default);
+
+    Task<(long Step, string StateJson)?> LoadCheckpointAsync(string taskId, CancellationToken ct = default);
+    Task<IReadOnlyList<HistoryMessage>> LoadHistoryAsync(string userId, string conversationId, int maxMessages, CancellationToken ct = default);
+
+    /// <summary>Cancels at once a task nobody holds (appending <c>task_cancelled</c>); flags a held one for its worker.</summary>
+    Task<CancelOutcome> CancelAsync(string taskId, string reason, double now, CancellationToken ct = default);
+    /// <summary>Records a human decision for the pending interrupt; exactly one concurrent caller wins.</summary>
+    Task<ResumeOutcome> ResumeAsync(string taskId, string? interruptId, string resumeJson, NewEvent resumedEvent, CancellationToken ct = default);
+
+    Task<bool> DeleteTaskAsync(string userId, string taskId, CancellationToken ct = default);
+    Task<bool> DeleteConversationAsync(string userId, string conversationId, CancellationToken ct = default);
+
+    Task<long> CountConversationsAsync(CancellationToken ct = default);
+    Task<IReadOnlyList<string>> ActiveUsersAsync(CancellationToken ct = default);
+}

@@ -1,0 +1,405 @@
+using System.Data.Common;
+using System.Text;
+using Agents.Micro.ServiceDefaults.Data;
+using Dapper;
+
+namespace Agents.Micro.Storage.Tasks;
+
+/// <summary>
+/// The task store on PostgreSQL (JSONB, row locks) or SQLite (one writer at a time), chosen by <see cref="SqlDatabase"/>.
+/// The SQL is shared; where the dialects differ the differences are spelled out inline.
+/// </summary>
+public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
+{
+    static SqlTaskStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+    private const string TaskColumns =
+        "id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at";
+
+    private string TaskSelect => db.IsPostgres
+        ? TaskColumns.Replace("options,", "options::text AS options,").Replace("result,", "result::text AS result,")
+            .Replace("interrupt,", "interrupt::text AS interrupt,").Replace("resume,", "resume::text AS resume,")
+        : TaskColumns;
+
+    public Task EnsureSchemaAsync(CancellationToken ct = default)
+    {
+        var j = db.JsonType;
+        return db.EnsureSchemaAsync("task_store",
+        [
+            """
+            CREATE TABLE IF NOT EXISTS conversations (
+                user_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                title TEXT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (user_id, id))
+            """,
+            "CREATE INDEX IF NOT EXISTS ix_conversations_user_updated ON conversations(user_id, updated_at)",
+            $"""
+            CREATE TABLE IF NOT EXISTS tasks (
+                id TEXT PRIMARY KEY,
+                conversation_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                query TEXT NOT NULL,
+                options {j} NOT NULL,
+                attempt BIGINT NOT NULL DEFAULT 0,
+                lease_owner TEXT NULL,
+                lease_expires_at DOUBLE PRECISION NULL,
+                cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+                error TEXT NULL,
+                result {j} NULL,
+                interrupt {j} NULL,
+                interrupt_id TEXT NULL,
+                resume {j} NULL,
+                next_idx BIGINT NOT NULL DEFAULT 0,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                dispatched_at DOUBLE PRECISION NULL,
+                claimed_at DOUBLE PRECISION NULL,
+                finished_at DOUBLE PRECISION NULL)
+            """,
+            // One active task per conversation, enforced by the database itself (atomic under any concurrency).
+            "CREATE UNIQUE INDEX IF NOT EXISTS ux_tasks_active_per_conversation ON tasks(user_id, conversation_id) WHERE status IN ('running', 'interrupted')",
+            "CREATE INDEX IF NOT EXISTS ix_tasks_conversation ON tasks(user_id, conversation_id, created_at)",
+            "CREATE INDEX IF NOT EXISTS ix_tasks_running ON tasks(status, lease_expires_at) WHERE status = 'running'",
+            $"""
+            CREATE TABLE IF NOT EXISTS task_events (
+                task_id TEXT NOT NULL,
+                idx BIGINT NOT NULL,
+                type TEXT NOT NULL,
+                data {j} NOT NULL,
+                ts DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (task_id, idx))
+            """,
+            $"""
+            CREATE TABLE IF NOT EXISTS task_checkpoints (
+                task_id TEXT PRIMARY KEY,
+                step BIGINT NOT NULL,
+                state {j} NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL)
+            """,
+            $"""
+            CREATE TABLE IF NOT EXISTS conversation_messages (
+                user_id TEXT NOT NULL,
+                conversation_id TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                task_id TEXT NOT NULL,
+                role TEXT NOT NULL,
+                content {j} NOT NULL,
+                PRIMARY KEY (user_id, conversation_id, seq))
+            """,
+        ], ct);
+    }
+
+    public async Task<bool> CreateConversationAsync(Conversation c, CancellationToken ct = default)
+    {
+        try
+        {
+            await db.WriteAsync((conn, tx) => conn.ExecuteAsync(
+                "INSERT INTO conversations(user_id, id, title, created_at, updated_at) VALUES (@UserId, @Id, @Title, @CreatedAt, @UpdatedAt)", c, tx), ct);
+            return true;
+        }
+        catch (DbException ex) when (SqlDatabase.IsUniqueViolation(ex))
+        {
+            return false;
+        }
+    }
+
+    public async Task<Conversation?> GetConversationAsync(string userId, string conversationId, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<Conversation>(new CommandDefinition(
+            "SELECT id, user_id, title, created_at, updated_at FROM conversations WHERE user_id = @u AND id = @id",
+            new { u = userId, id = conversationId }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<Conversation>> ListConversationsAsync(string userId, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return (await conn.QueryAsync<Conversation>(new CommandDefinition(
+            "SELECT id, user_id, title, created_at, updated_at FROM conversations WHERE user_id = @u ORDER BY updated_at DESC, id",
+            new { u = userId }, cancellationToken: ct))).ToList();
+    }
+
+    public async Task<CreateTaskResult> CreateTaskAsync(TaskRecord t, bool createConversation, CancellationToken ct = default)
+    {
+        try
+        {
+            return await db.WriteAsync(async (conn, tx) =>
+            {
+                if (createConversation)
+                {
+                    await conn.ExecuteAsync(
+                        "INSERT INTO conversations(user_id, id, title, created_at, updated_at) VALUES (@UserId, @ConversationId, NULL, @CreatedAt, @CreatedAt) ON CONFLICT (user_id, id) DO NOTHING",
+                        t, tx);
+                }
+                var touched = await conn.ExecuteAsync(
+                    "UPDATE conversations SET updated_at = @CreatedAt WHERE user_id = @UserId AND id = @ConversationId", t, tx);
+                if (touched == 0) return CreateTaskResult.ConversationNotFound;
+                await conn.ExecuteAsync(
+                    $"""
+                    INSERT INTO tasks(id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at)
+                    VALUES (@Id, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt)
+                    """, t, tx);
+                return CreateTaskResult.Created;
+            }, ct);
+        }
+        catch (DbException ex) when (SqlDatabase.IsUniqueViolation(ex))
+        {
+            // Two unique keys can be violated: the task id, or the one-active-task-per-conversation index.
+            return await GetTaskAsync(t.Id, ct) is not null ? CreateTaskResult.DuplicateTaskId : CreateTaskResult.ConversationBusy;
+        }
+    }
+
+    public async Task<TaskRecord?> GetTaskAsync(string taskId, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<TaskRecord>(new CommandDefinition(
+            $"SELECT {TaskSelect} FROM tasks WHERE id = @id", new { id = taskId }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<TaskRecord>> ListTasksAsync(string userId, string conversationId, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return (await conn.QueryAsync<TaskRecord>(new CommandDefinition(
+            $"SELECT {TaskSelect} FROM tasks WHERE user_id = @u AND conversation_id = @c ORDER BY created_at, id",
+            new { u = userId, c = conversationId }, cancellationToken: ct))).ToList();
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(string taskId, long from, int limit, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return (await conn.QueryAsync<StoredEvent>(new CommandDefinition(
+            $"SELECT idx, type, {db.JsonText("data")} AS data, ts FROM task_events WHERE task_id = @t AND idx >= @f ORDER BY idx LIMIT @l",
+            new { t = taskId, f = from, l = limit }, cancellationToken: ct))).ToList();
+    }
+
+    public Task MarkDispatchedAsync(string taskId, double at, CancellationToken ct = default) =>
+        db.WriteAsync((conn, tx) => conn.ExecuteAsync(
+            "UPDATE tasks SET dispatched_at = @at WHERE id = @id AND status = 'running'", new { id = taskId, at }, tx), ct);
+
+    public async Task<IReadOnlyList<TaskRecord>> FindStrandedAsync(double now, double dispatchedBefore, int limit, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return (await conn.QueryAsync<TaskRecord>(new CommandDefinition(
+            $"""
+            SELECT {TaskSelect} FROM tasks
+            WHERE status = 'running'
+              AND ((lease_owner IS NULL AND (dispatched_at IS NULL OR dispatched_at < @before))
+                   OR (lease_owner IS NOT NULL AND lease_expires_at < @now))
+            ORDER BY created_at LIMIT @limit
+            """, new { now, before = dispatchedBefore, limit }, cancellationToken: ct))).ToList();
+    }
+
+    public async Task<TaskRecord?> TryClaimAsync(string taskId, string owner, double leaseUntil, double now, CancellationToken ct = default) =>
+        await db.WriteAsync((conn, tx) => conn.QuerySingleOrDefaultAsync<TaskRecord>(
+            $"""
+            UPDATE tasks SET attempt = attempt + 1, lease_owner = @owner, lease_expires_at = @until,
+                   claimed_at = COALESCE(claimed_at, @now), updated_at = @now
+            WHERE id = @id AND status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)
+            RETURNING {TaskSelect}
+            """, new { id = taskId, owner, until = leaseUntil, now }, tx), ct);
+
+    public async Task<bool?> RenewLeaseAsync(TaskLease lease, double leaseUntil, CancellationToken ct = default)
+    {
+        var row = await db.WriteAsync((conn, tx) => conn.QuerySingleOrDefaultAsync<bool?>(
+            """
+            UPDATE tasks SET lease_expires_at = @until
+            WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running'
+            RETURNING cancel_requested
+            """, new { id = lease.TaskId, a = lease.Attempt, o = lease.Owner, until = leaseUntil }, tx), ct);
+        return row;
+    }
+
+    public Task<long> CommitAsync(TaskLease lease, IReadOnlyList<NewEvent> events, TaskTransition? transition = null,
+        (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default)
+    {
+        var now = UnixTime.Now();
+        var set = new StringBuilder("next_idx = next_idx + @n, updated_at = @now");
+        var p = new DynamicParameters(new { id = lease.TaskId, a = lease.Attempt, o = lease.Owner, n = (long)events.Count, now });
+        switch (transition)
+        {
+            case TaskTransition.Complete c:
+                set.Append($", status = 'completed', result = {db.Json("result")}, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
+                p.Add("result", c.ResultJson);
+                break;
+            case TaskTransition.Fail f:
+                set.Append(", status = 'error', error = @error, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
+                p.Add("error", f.Error);
+                break;
+            case TaskTransition.Cancel:
+                set.Append(", status = 'cancelled', finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
+                break;
+            case TaskTransition.Interrupt i:
+                set.Append($", status = 'interrupted', interrupt = {db.Json("interrupt")}, interrupt_id = @iid, resume = NULL, lease_owner = NULL, lease_expires_at = NULL");
+                p.Add("interrupt", i.InterruptJson);
+                p.Add("iid", i.InterruptId);
+                break;
+            case TaskTransition.Release:
+                set.Append(", lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL");
+                break;
+        }
+        return db.WriteAsync(async (conn, tx) =>
+        {
+            var next = await conn.QuerySingleOrDefaultAsync<long?>(
+                $"UPDATE tasks SET {set} WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running' RETURNING next_idx", p, tx)
+                ?? throw new LeaseLostException(lease.TaskId);
+            await InsertEventsAsync(conn, tx, lease.TaskId, next - events.Count, events);
+            if (checkpoint is { } cp)
+            {
+                await conn.ExecuteAsync(
+                    $"""
+                    INSERT INTO task_checkpoints(task_id, step, state, updated_at) VALUES (@t, @s, {db.Json("st")}, @now)
+                    ON CONFLICT (task_id) DO UPDATE SET step = excluded.step, state = excluded.state, updated_at = excluded.updated_at
+                    """, new { t = lease.TaskId, s = cp.Step, st = cp.StateJson, now }, tx);
+            }
+            if (history is { Count: > 0 })
+            {
+                var owner = await conn.QuerySingleAsync<(string UserId, string ConversationId)>(
+                    "SELECT user_id, conversation_id FROM tasks WHERE id = @id", new { id = lease.TaskId }, tx);
+                var seq = await conn.ExecuteScalarAsync<long>(
+                    "SELECT COALESCE(MAX(seq), -1) + 1 FROM conversation_messages WHERE user_id = @u AND conversation_id = @c",
+                    new { u = owner.UserId, c = owner.ConversationId }, tx);
+                foreach (var m in history)
+                {
+                    await conn.ExecuteAsync(
+                        $"INSERT INTO conversation_messages(user_id, conversation_id, seq, task_id, role, content) VALUES (@u, @c, @s, @t, @r, {db.Json("m")})",
+                        new { u = owner.UserId, c = owner.ConversationId, s = seq++, t = lease.TaskId, r = m.Role, m = m.Content }, tx);
+                }
+                await conn.ExecuteAsync("UPDATE conversations SET updated_at = @now WHERE user_id = @u AND id = @c",
+                    new { now, u = owner.UserId, c = owner.ConversationId }, tx);
+            }
+            return next;
+        }, ct);
+    }
+
+    /// <summary>Multi-row inserts (100 rows a statement) so a batch of events costs one round trip, not one per event.</summary>
+    private async Task InsertEventsAsync(DbConnection conn, DbTransaction tx, string taskId, long firstIdx, IReadOnlyList<NewEvent> events)
+    {
+        for (var offset = 0; offset < events.Count; offset += 100)
+        {
+            var n = Math.Min(100, events.Count - offset);
+            var sql = new StringBuilder("INSERT INTO task_events(task_id, idx, type, data, ts) VALUES ");
+            var p = new DynamicParameters();
+            p.Add("t", taskId);
+            for (var i = 0; i < n; i++)
+            {
+                var e = events[offset + i];
+                if (i > 0) sql.Append(',');
+                sql.Append($"(@t, @i{i}, @y{i}, {db.Json("d" + i)}, @s{i})");
+                p.Add("i" + i, firstIdx + offset + i);
+                p.Add("y" + i, e.Type);
+                p.Add("d" + i, e.DataJson);
+                p.Add("s" + i, e.Ts);
+            }
+            await conn.ExecuteAsync(sql.ToString(), p, tx);
+        }
+    }
+
+    public async Task<(long Step, string StateJson)?> LoadCheckpointAsync(string taskId, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var row = await conn.QuerySingleOrDefaultAsync<(long Step, string State)?>(new CommandDefinition(
+            $"SELECT step, {db.JsonText("state")} AS state FROM task_checkpoints WHERE task_id = @t", new { t = taskId }, cancellationToken: ct));
+        return row is { } r ? (r.Step, r.State) : null;
+    }
+
+    public async Task<IReadOnlyList<HistoryMessage>> LoadHistoryAsync(string userId, string conversationId, int maxMessages, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var rows = await conn.QueryAsync<HistoryMessage>(new CommandDefinition(
+            $"SELECT seq, task_id, role, {db.JsonText("content")} AS content FROM conversation_messages WHERE user_id = @u AND conversation_id = @c ORDER BY seq DESC LIMIT @l",
+            new { u = userId, c = conversationId, l = maxMessages }, cancellationToken: ct));
+        return rows.Reverse().ToList();
+    }
+
+    public async Task<CancelOutcome> CancelAsync(string taskId, string reason, double now, CancellationToken ct = default)
+    {
+        var data = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reason });
+        return await db.WriteAsync(async (conn, tx) =>
+        {
+            // Nobody holds it (never claimed, interrupted, or its worker's lease ran out): cancel it here and now, and
+            // bump the attempt so that a worker that was merely paused can never write to it again.
+            var next = await conn.QuerySingleOrDefaultAsync<long?>(
+                """
+                UPDATE tasks SET status = 'cancelled', cancel_requested = TRUE, attempt = attempt + 1, next_idx = next_idx + 1,
+                       lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now
+                WHERE id = @id AND (status = 'interrupted' OR (status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)))
+                RETURNING next_idx
+                """, new { id = taskId, now }, tx);
+            if (next is { } n)
+            {
+                await InsertEventsAsync(conn, tx, taskId, n - 1, [new NewEvent(EventTypes.TaskCancelled, data, now)]);
+                return CancelOutcome.CancelledNow;
+            }
+            var flagged = await conn.ExecuteAsync(
+                "UPDATE tasks SET cancel_requested = TRUE, updated_at = @now WHERE id = @id AND status = 'running'", new { id = taskId, now }, tx);
+            if (flagged > 0) return CancelOutcome.Requested;
+            var exists = await conn.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM tasks WHERE id = @id", new { id = taskId }, tx);
+            return exists > 0 ? CancelOutcome.AlreadyFinished : CancelOutcome.NotFound;
+        }, ct);
+    }
+
+    public async Task<ResumeOutcome> ResumeAsync(string taskId, string? interruptId, string resumeJson, NewEvent resumedEvent, CancellationToken ct = default)
+    {
+        var now = UnixTime.Now();
+        return await db.WriteAsync(async (conn, tx) =>
+        {
+            var next = await conn.QuerySingleOrDefaultAsync<long?>(
+                $"""
+                UPDATE tasks SET status = 'running', resume = {db.Json("resume")}, interrupt = NULL, next_idx = next_idx + 1,
+                       dispatched_at = NULL, updated_at = @now
+                WHERE id = @id AND status = 'interrupted' AND (@iid IS NULL OR interrupt_id = @iid)
+                RETURNING next_idx
+                """, new { id = taskId, iid = interruptId, resume = resumeJson, now }, tx);
+            if (next is { } n)
+            {
+                await InsertEventsAsync(conn, tx, taskId, n - 1, [resumedEvent]);
+                return ResumeOutcome.Resumed;
+            }
+            var row = await conn.QuerySingleOrDefaultAsync<(string Status, string? InterruptId)?>(
+                "SELECT status, interrupt_id FROM tasks WHERE id = @id", new { id = taskId }, tx);
+            return row is null ? ResumeOutcome.NotFound
+                : row.Value.Status == TaskStatus.Interrupted ? ResumeOutcome.WrongInterrupt : ResumeOutcome.NotInterrupted;
+        }, ct);
+    }
+
+    public Task<bool> DeleteTaskAsync(string userId, string taskId, CancellationToken ct = default) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            var n = await conn.ExecuteAsync("DELETE FROM tasks WHERE id = @t AND user_id = @u", new { t = taskId, u = userId }, tx);
+            if (n == 0) return false;
+            await conn.ExecuteAsync("DELETE FROM task_events WHERE task_id = @t", new { t = taskId }, tx);
+            await conn.ExecuteAsync("DELETE FROM task_checkpoints WHERE task_id = @t", new { t = taskId }, tx);
+            await conn.ExecuteAsync("DELETE FROM conversation_messages WHERE user_id = @u AND task_id = @t", new { t = taskId, u = userId }, tx);
+            return true;
+        }, ct);
+
+    public Task<bool> DeleteConversationAsync(string userId, string conversationId, CancellationToken ct = default) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            var n = await conn.ExecuteAsync("DELETE FROM conversations WHERE user_id = @u AND id = @c", new { u = userId, c = conversationId }, tx);
+            if (n == 0) return false;
+            const string ids = "SELECT id FROM tasks WHERE user_id = @u AND conversation_id = @c";
+            await conn.ExecuteAsync($"DELETE FROM task_events WHERE task_id IN ({ids})", new { u = userId, c = conversationId }, tx);
+            await conn.ExecuteAsync($"DELETE FROM task_checkpoints WHERE task_id IN ({ids})", new { u = userId, c = conversationId }, tx);
+            await conn.ExecuteAsync("DELETE FROM tasks WHERE user_id = @u AND conversation_id = @c", new { u = userId, c = conversationId }, tx);
+            await conn.ExecuteAsync("DELETE FROM conversation_messages WHERE user_id = @u AND conversation_id = @c", new { u = userId, c = conversationId }, tx);
+            return true;
+        }, ct);
+
+    public async Task<long> CountConversationsAsync(CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM conversations", cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<string>> ActiveUsersAsync(CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return (await conn.QueryAsync<string>(new CommandDefinition(
+            "SELECT DISTINCT user_id FROM tasks WHERE status IN ('running', 'interrupted') ORDER BY user_id", cancellationToken: ct))).ToList();
+    }
+}

@@ -1,0 +1,113 @@
+namespace Agents.Micro.Storage.Tasks;
+
+/// <summary>Task statuses (DESIGN.md "Task lifecycle").</summary>
+public static class TaskStatus
+{
+    public const string Running = "running";
+    public const string Interrupted = "interrupted";
+    public const string Completed = "completed";
+    public const string Error = "error";
+    public const string Cancelled = "cancelled";
+
+    public static bool IsTerminal(string status) => status is Completed or Error or Cancelled;
+}
+
+/// <summary>Event types of the event catalogue.</summary>
+public static class EventTypes
+{
+    public const string TaskStarted = "task_started";
+    public const string ThinkingChunk = "thinking_chunk";
+    public const string TextChunk = "text_chunk";
+    public const string ToolStart = "tool_start";
+    public const string ToolEnd = "tool_end";
+    public const string Interrupt = "interrupt";
+    public const string Resumed = "resumed";
+    public const string AttemptRestarted = "attempt_restarted";
+    public const string TaskCompleted = "task_completed";
+    public const string TaskFailed = "task_failed";
+    public const string TaskCancelled = "task_cancelled";
+
+    public static bool IsTerminal(string type) => type is TaskCompleted or TaskFailed or TaskCancelled;
+}
+
+/// <summary>A conversation (v1) — the same thing as a session (agent API). Ids are scoped to their user.</summary>
+public sealed class Conversation
+{
+    public string Id { get; set; } = "";
+    public string UserId { get; set; } = "";
+    public string? Title { get; set; }
+    public double CreatedAt { get; set; }
+    public double UpdatedAt { get; set; }
+}
+
+/// <summary>One row of <c>tasks</c>.</summary>
+public sealed class TaskRecord
+{
+    public string Id { get; set; } = "";
+    public string ConversationId { get; set; } = "";
+    public string UserId { get; set; } = "";
+    public string Status { get; set; } = TaskStatus.Running;
+    public string Query { get; set; } = "";
+    /// <summary>JSON of <see cref="TaskOptions"/>.</summary>
+    public string Options { get; set; } = "{}";
+    public long Attempt { get; set; }
+    public string? LeaseOwner { get; set; }
+    public double? LeaseExpiresAt { get; set; }
+    public bool CancelRequested { get; set; }
+    public string? Error { get; set; }
+    public string? Result { get; set; }
+    public string? Interrupt { get; set; }
+    public string? InterruptId { get; set; }
+    public string? Resume { get; set; }
+    public long NextIdx { get; set; }
+    public double CreatedAt { get; set; }
+    public double UpdatedAt { get; set; }
+    public double? DispatchedAt { get; set; }
+    public double? ClaimedAt { get; set; }
+    public double? FinishedAt { get; set; }
+}
+
+/// <summary>An event to append; its index is assigned by the store.</summary>
+public sealed record NewEvent(string Type, string DataJson, double Ts);
+
+/// <summary>A stored event.</summary>
+public sealed class StoredEvent
+{
+    public long Idx { get; set; }
+    public string Type { get; set; } = "";
+    public string Data { get; set; } = "{}";
+    public double Ts { get; set; }
+}
+
+/// <summary>One message of a conversation's history (what the model sees next turn).</summary>
+public sealed class HistoryMessage
+{
+    public long Seq { get; set; }
+    public string TaskId { get; set; } = "";
+    public string Role { get; set; } = "";
+    /// <summary>JSON of the message (text, tool calls or tool result).</summary>
+    public string Content { get; set; } = "{}";
+}
+
+/// <summary>What the worker holds while it runs a task: the fence for every write it makes.</summary>
+public sealed record TaskLease(string TaskId, long Attempt, string Owner);
+
+/// <summary>How a step ends the task's current run, if it does.</summary>
+public abstract record TaskTransition
+{
+    public sealed record Complete(string ResultJson) : TaskTransition;
+    public sealed record Fail(string Error) : TaskTransition;
+    public sealed record Cancel(string Reason) : TaskTransition;
+    public sealed record Interrupt(string InterruptId, string InterruptJson) : TaskTransition;
+    /// <summary>Give the task back (graceful shutdown): it stays running and any worker may claim it.</summary>
+    public sealed record Release : TaskTransition;
+}
+
+public enum CreateTaskResult { Created, ConversationBusy, DuplicateTaskId, ConversationNotFound }
+
+public enum CancelOutcome { CancelledNow, Requested, AlreadyFinished, NotFound }
+
+public enum ResumeOutcome { Resumed, NotInterrupted, WrongInterrupt, NotFound }
+
+/// <summary>Thrown when a write is fenced off: another attempt owns the task now, or it already ended.</summary>
+public sealed class LeaseLostException(string taskId) : Exception($"task {taskId}: lease lost (another attempt owns it, or it ended)");

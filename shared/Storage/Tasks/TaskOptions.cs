@@ -1,0 +1,25 @@
+namespace Agents.Micro.Storage.Tasks;
+
+/// <summary>What the client asked for, stored with the task (JSON in <c>tasks.options</c>).</summary>
+public sealed record TaskOptions
+{
+    public string? Message { get; init; }
+    public IReadOnlyList<string> Images { get; init; } = [];
+    public string? ModelKey { get; init; }
+    public string? RunMode { get; init; }
+    public bool? ThinkingMode { get; init; }
+    public int? MaxIterations { get; init; }
+    public string? SystemMessage { get; init; }
+    /// <summary>Which API created it: <c>v1</c> or <c>agent</c>.</summary>
+    public string Api { get; init; } = "v1";
+
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Json);
+
+    public static TaskOptions FromJson(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize<TaskOptions>(json, Json) ?? new TaskOptions();
+}

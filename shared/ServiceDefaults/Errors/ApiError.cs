@@ -24,7 +24,7 @@ public static class ApiError
     {
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = "application/json; charset=utf-8";
-        return ctx.Response.WriteAsJsonAsync(new ErrorBody(error), ErrorJsonContext.Default.ErrorBody);
+        return ctx.Response.WriteAsJsonAsync(new ErrorBody(error), ErrorJsonContext.Relaxed.ErrorBody);
     }
 
     /// <summary>The default message for an empty-bodied error status.</summary>

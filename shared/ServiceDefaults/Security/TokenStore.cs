@@ -6,7 +6,16 @@ using Dapper;
 namespace Agents.Micro.ServiceDefaults.Security;
 
 /// <summary>A stored API token: only its SHA-256 hash is ever kept.</summary>
-public sealed record ApiToken(string TokenSha256, string UserId, string Name, bool IsAdmin, double CreatedAt, double? LastUsedAt, double? RevokedAt);
+public sealed class ApiToken
+{
+    public string TokenSha256 { get; set; } = "";
+    public string UserId { get; set; } = "";
+    public string Name { get; set; } = "";
+    public bool IsAdmin { get; set; }
+    public double CreatedAt { get; set; }
+    public double? LastUsedAt { get; set; }
+    public double? RevokedAt { get; set; }
+}
 
 /// <summary>The <c>api_tokens</c> table. Tokens are random strings shown once at creation; the table holds their hashes.</summary>
 public sealed class TokenStore(SqlDatabase db)

@@ -1,0 +1,91 @@
+using Agents.Micro.AgentWorker.Consumers;
+using Agents.Micro.AgentWorker.Models;
+using Agents.Micro.AgentWorker.Options;
+using Agents.Micro.AgentWorker.Runtime;
+using Agents.Micro.AgentWorker.Tools;
+using Agents.Micro.Contracts;
+using Agents.Micro.ServiceDefaults.Agents;
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.Storage.Tasks;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.AgentWorker;
+
+public static class AgentWorkerExtensions
+{
+    /// <summary>The agent runtime: task runner, models, tools, and the graceful drain on shutdown.</summary>
+    public static IHostApplicationBuilder AddAgentWorker(this IHostApplicationBuilder builder)
+    {
+        builder.AddDatabase();
+        builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<LocalModelOptions>().BindConfiguration(LocalModelOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ModelCatalogOptions>().BindConfiguration(ModelCatalogOptions.SectionName);
+        builder.Services.TryAddSingleton<ITaskStore, SqlTaskStore>();
+        builder.Services.AddSingleton<WorkerIdentity>();
+        builder.Services.AddSingleton<RunningTasks>();
+        builder.Services.AddSingleton<ModelFactory>();
+        builder.Services.AddSingleton<EventNotifier>();
+        builder.Services.AddScoped<TaskRunner>();
+        builder.Services.AddScoped<ToolRegistry>();
+        builder.Services.AddScoped<IAgentTool, RememberTool>();
+        builder.Services.AddScoped<IAgentTool, RecallTool>();
+        builder.Services.AddHostedService<WorkerStartup>();
+        // Registered after MassTransit's hosted service when the host adds messaging next: stops first, drains, then the bus stops.
+        builder.Services.AddHostedService<WorkerDrain>();
+        return builder;
+    }
+
+    public static IBusRegistrationConfigurator AddAgentWorkerMessaging(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<RunTaskConsumer, RunTaskConsumerDefinition>();
+        bus.AddConsumer<ResumeTaskConsumer, ResumeTaskConsumerDefinition>();
+        bus.AddConsumer<CancelTaskConsumer, CancelTaskConsumerDefinition>();
+        bus.AddRequestClient<RecallMemories>();
+        bus.AddRequestClient<SaveMemory>();
+        return bus;
+    }
+}
+
+/// <summary>Creates the task schema if this worker starts before TaskApi did.</summary>
+internal sealed class WorkerStartup(ITaskStore store, ILogger<WorkerStartup> log) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.EnsureSchemaAsync(cancellationToken);
+                return;
+            }
+            catch (Exception ex) when (attempt < 30 && !cancellationToken.IsCancellationRequested)
+            {
+                log.LogWarning("database not ready ({Error}); retrying", ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// On SIGTERM: stop taking work, stop every running task at its current step, hand it back (release the lease and
+/// re-send it) so another worker continues at once, and wait at most <c>Worker:DrainSeconds</c>.
+/// </summary>
+internal sealed class WorkerDrain(IHostApplicationLifetime lifetime, RunningTasks running, IOptions<WorkerOptions> options, ILogger<WorkerDrain> log) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            if (running.Count > 0) log.LogInformation("draining {Count} running tasks", running.Count);
+            running.StopAll(StopReason.Shutdown);
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => running.WaitEmptyAsync(TimeSpan.FromSeconds(options.Value.DrainSeconds));
+}

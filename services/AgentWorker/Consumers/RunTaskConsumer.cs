@@ -1,0 +1,11 @@
+using Agents.Micro.AgentWorker.Runtime;
+using Agents.Micro.Contracts;
+using MassTransit;
+
+namespace Agents.Micro.AgentWorker.Consumers;
+
+/// <summary>Runs a task, or continues it from its checkpoint. Redelivered or duplicate commands are harmless: only a claim runs.</summary>
+public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
+{
+    public Task Consume(ConsumeContext<RunTask> context) => runner.RunAsync(context.Message.TaskId, context.CancellationToken);
+}

@@ -1,0 +1,14 @@
+using Agents.Micro.AgentWorker;
+using Agents.Micro.ServiceDefaults;
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Messaging;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("agent-worker");
+builder.AddAgentWorker();
+builder.AddAgentsMessaging(bus => bus.AddAgentWorkerMessaging());
+
+var app = builder.Build();
+app.UseApiErrors();
+app.MapDefaultEndpoints();
+app.Run();

@@ -1,0 +1,36 @@
+using System.Text.Json;
+using Agents.Micro.AgentWorker.Models;
+using Agents.Micro.Storage.Tasks;
+
+namespace Agents.Micro.AgentWorker.Runtime;
+
+/// <summary>
+/// Everything needed to continue a task on any worker: the checkpoint. Saved after every step, so an interrupt and
+/// a worker crash are continued the same way.
+/// </summary>
+public sealed class AgentState
+{
+    public List<ChatMessage> Messages { get; set; } = [];
+    /// <summary>Index in <see cref="Messages"/> where this task's own messages start (earlier ones are system + history).</summary>
+    public int OwnFrom { get; set; }
+    /// <summary>Model calls made so far.</summary>
+    public int Iteration { get; set; }
+    /// <summary>Steps committed so far (model turns and tool calls).</summary>
+    public long Step { get; set; }
+    /// <summary>Tool calls of the last assistant turn that have not run yet.</summary>
+    public List<ToolCall> QueuedCalls { get; set; } = [];
+    /// <summary>The call waiting for a human decision, if any.</summary>
+    public PendingInterrupt? Pending { get; set; }
+    /// <summary>How often the task was restarted after its worker died.</summary>
+    public int Restarts { get; set; }
+    public int InputTokens { get; set; }
+    public int OutputTokens { get; set; }
+    public List<string> FilesWritten { get; set; } = [];
+
+    public string ToJson() => JsonSerializer.Serialize(this, TaskOptions.Json);
+
+    public static AgentState FromJson(string json) => JsonSerializer.Deserialize<AgentState>(json, TaskOptions.Json) ?? new AgentState();
+}
+
+/// <summary>A tool call held for approval.</summary>
+public sealed record PendingInterrupt(string InterruptId, ToolCall Call);

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.ServiceDefaults.Telemetry;
+using Agents.Micro.Storage.Tasks;
+
+namespace Agents.Micro.AgentWorker.Runtime;
+
+/// <summary>
+/// Buffers a run's events and writes them in batches: one transaction per batch (fenced by the lease), at most
+/// <c>Worker:EventFlushMs</c> apart while streaming, and always at a step boundary together with the checkpoint.
+/// </summary>
+public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Action<long, bool>? onCommitted = null)
+{
+    private readonly List<NewEvent> _buffer = [];
+    private readonly Stopwatch _sinceFlush = Stopwatch.StartNew();
+
+    public static readonly JsonSerializerOptions Json = TaskOptions.Json;
+
+    public TaskLease Lease => lease;
+
+    public void Add(string type, object data) =>
+        _buffer.Add(new NewEvent(type, JsonSerializer.Serialize(data, Json), UnixTime.Now()));
+
+    public async Task FlushIfDueAsync(CancellationToken ct)
+    {
+        if (_buffer.Count > 0 && (_sinceFlush.ElapsedMilliseconds >= flushMs || _buffer.Count >= 256))
+            await CommitAsync(ct: ct);
+    }
+
+    /// <summary>Writes the buffered events with an optional transition, checkpoint and history in one transaction.</summary>
+    public async Task CommitAsync(TaskTransition? transition = null, AgentState? checkpoint = null,
+        IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default)
+    {
+        using var activity = AgentsTelemetry.Source.StartActivity("events.commit");
+        activity?.SetTag("agents.task_id", lease.TaskId);
+        activity?.SetTag("agents.events", _buffer.Count);
+        var batch = _buffer.ToList();
+        var next = await store.CommitAsync(lease, batch, transition, checkpoint is null ? null : (checkpoint.Step, checkpoint.ToJson()), history, ct);
+        _buffer.Clear();
+        _sinceFlush.Restart();
+        AgentMetrics.EventsAppended.Add(batch.Count);
+        onCommitted?.Invoke(next, transition is not null and not TaskTransition.Release);
+    }
+
+    public int Pending => _buffer.Count;
+}

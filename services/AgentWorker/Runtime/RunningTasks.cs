@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+
+namespace Agents.Micro.AgentWorker.Runtime;
+
+/// <summary>Why a run was stopped from outside.</summary>
+public enum StopReason { None, UserCancel, LeaseLost, Shutdown, Timeout }
+
+/// <summary>A run in progress on this worker and the switch that stops it.</summary>
+public sealed class RunHandle(string taskId) : IDisposable
+{
+    private readonly CancellationTokenSource _cts = new();
+    public string TaskId { get; } = taskId;
+    public StopReason Reason { get; private set; }
+    public CancellationToken Token => _cts.Token;
+
+    public void Stop(StopReason reason)
+    {
+        if (Reason == StopReason.None) Reason = reason;
+        try { _cts.Cancel(); }
+        catch (ObjectDisposedException) { }
+    }
+
+    public void Dispose() => _cts.Dispose();
+}
+
+/// <summary>The runs this worker holds, so that a cancel or a shutdown can reach them.</summary>
+public sealed class RunningTasks
+{
+    private readonly ConcurrentDictionary<string, RunHandle> _runs = new();
+
+    /// <summary>Set when the host begins to stop: no new run starts.</summary>
+    public bool Draining { get; private set; }
+
+    public int Count => _runs.Count;
+
+    public RunHandle Register(string taskId)
+    {
+        var h = new RunHandle(taskId);
+        _runs[taskId] = h;
+        return h;
+    }
+
+    public void Unregister(RunHandle h) => _runs.TryRemove(new KeyValuePair<string, RunHandle>(h.TaskId, h));
+
+    public bool Stop(string taskId, StopReason reason)
+    {
+        if (!_runs.TryGetValue(taskId, out var h)) return false;
+        h.Stop(reason);
+        return true;
+    }
+
+    public void StopAll(StopReason reason)
+    {
+        Draining = true;
+        foreach (var h in _runs.Values) h.Stop(reason);
+    }
+
+    public async Task WaitEmptyAsync(TimeSpan max)
+    {
+        var until = DateTime.UtcNow + max;
+        while (!_runs.IsEmpty && DateTime.UtcNow < until) await Task.Delay(50);
+    }
+}

@@ -1,0 +1,257 @@
+using System.Diagnostics;
+using Agents.Micro.AgentWorker.Models;
+using Agents.Micro.AgentWorker.Options;
+using Agents.Micro.AgentWorker.Tools;
+using Agents.Micro.Contracts;
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.ServiceDefaults.Telemetry;
+using Agents.Micro.Storage.Tasks;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.AgentWorker.Runtime;
+
+/// <summary>
+/// Runs one task on this worker: claims it (a new attempt), keeps the lease alive, continues from the last checkpoint,
+/// and ends the run the way it was stopped — completed, interrupted, failed, cancelled, or handed back on shutdown.
+/// A worker that lost its lease writes nothing more: every write is fenced by the attempt.
+/// </summary>
+public sealed class TaskRunner(
+    ITaskStore store,
+    RunningTasks running,
+    ToolRegistry tools,
+    ModelFactory models,
+    WorkerIdentity worker,
+    IOptions<WorkerOptions> options,
+    IServiceProvider services,
+    ILogger<TaskRunner> log)
+{
+    public const string DefaultSystemMessage = "你会使用工具来帮助用户。如果工具使用被拒绝, 请提示用户。";
+
+    public async Task RunAsync(string taskId, CancellationToken consumerToken)
+    {
+        var o = options.Value;
+        if (running.Draining)
+        {
+            await HandBackAsync(taskId, consumerToken);
+            return;
+        }
+        var now = UnixTime.Now();
+        var task = await store.TryClaimAsync(taskId, worker.Id, now + o.LeaseSeconds, now, consumerToken);
+        if (task is null)
+        {
+            log.LogDebug("task {TaskId} not claimable (finished, held by another worker, or gone)", taskId);
+            return;
+        }
+
+        var lease = new TaskLease(task.Id, task.Attempt, worker.Id);
+        using var handle = running.Register(task.Id);
+        using var activity = AgentsTelemetry.Source.StartActivity("task.run");
+        activity?.SetTag("agents.task_id", task.Id);
+        activity?.SetTag("agents.attempt", task.Attempt);
+        AgentMetrics.ActiveTasks.Add(1);
+        AgentMetrics.QueueWait.Record(Math.Max(0, now - task.CreatedAt));
+        var started = Stopwatch.StartNew();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token);
+        linked.CancelAfter(TimeSpan.FromSeconds(o.TaskTimeoutSeconds));
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = HeartbeatAsync(lease, handle, heartbeatStop.Token);
+        var eventLog = new EventLog(store, lease, o.EventFlushMs, services.GetService<EventNotifier>() is { } n ? (next, terminal) => n.Notify(task.Id, next, terminal) : null);
+        var outcome = "unknown";
+        try
+        {
+            if (task.CancelRequested) handle.Stop(StopReason.UserCancel);
+            outcome = await RunLoopAsync(task, eventLog, linked.Token);
+        }
+        catch (OperationCanceledException) when (handle.Reason != StopReason.None || linked.IsCancellationRequested)
+        {
+            outcome = await StopAsync(task, eventLog, handle.Reason == StopReason.None ? StopReason.Timeout : handle.Reason);
+        }
+        catch (LeaseLostException)
+        {
+            outcome = "lease_lost";
+            log.LogWarning("task {TaskId} attempt {Attempt}: lease lost; this worker stops writing to it", task.Id, task.Attempt);
+        }
+        catch (Exception ex)
+        {
+            outcome = "error";
+            log.LogError(ex, "task {TaskId} failed", task.Id);
+            await TryEndAsync(eventLog, EventTypes.TaskFailed, new { error = ex.Message }, new TaskTransition.Fail(ex.Message));
+        }
+        finally
+        {
+            heartbeatStop.Cancel();
+            await heartbeat;
+            running.Unregister(handle);
+            AgentMetrics.ActiveTasks.Add(-1);
+            AgentMetrics.TasksFinished.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            AgentMetrics.TaskDuration.Record(started.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+            activity?.SetTag("agents.outcome", outcome);
+        }
+    }
+
+    private async Task<string> RunLoopAsync(TaskRecord task, EventLog eventLog, CancellationToken ct)
+    {
+        var o = options.Value;
+        var taskOptions = TaskOptions.FromJson(task.Options);
+        var settings = RunSettings.From(taskOptions);
+        var model = models.Create(taskOptions.ModelKey)
+            ?? throw new InvalidOperationException($"model_key '{taskOptions.ModelKey}' is not configured on this worker");
+        var checkpoint = await store.LoadCheckpointAsync(task.Id, ct);
+        AgentState state;
+        ResumeDecision? decision = null;
+        if (checkpoint is null)
+        {
+            state = await NewStateAsync(task, taskOptions, settings, ct);
+            eventLog.Add(EventTypes.TaskStarted, new
+            {
+                conversation_id = task.ConversationId,
+                model_key = taskOptions.ModelKey ?? models.Definition(null)?.Model ?? "local",
+                run_mode = settings.Mode,
+                attempt = task.Attempt,
+            });
+            AgentMetrics.TasksStarted.Add(1, new KeyValuePair<string, object?>("model", model.Name), new("mode", settings.Mode));
+            await eventLog.CommitAsync(checkpoint: state, ct: ct);
+        }
+        else
+        {
+            state = AgentState.FromJson(checkpoint.Value.StateJson);
+            decision = ResumeDecision.FromJson(task.Resume);
+            var isResume = state.Pending is not null && decision?.InterruptId == state.Pending.InterruptId;
+            if (!isResume)
+            {
+                state.Restarts++;
+                if (state.Restarts >= o.MaxAttempts)
+                {
+                    var error = $"gave up after {o.MaxAttempts} attempts: the task's worker stopped {state.Restarts} times before it could finish";
+                    eventLog.Add(EventTypes.TaskFailed, new { error });
+                    await eventLog.CommitAsync(new TaskTransition.Fail(error), ct: ct);
+                    return "gave_up";
+                }
+                eventLog.Add(EventTypes.AttemptRestarted, new { attempt = task.Attempt, from_step = state.Step });
+                await eventLog.CommitAsync(checkpoint: state, ct: ct);
+            }
+        }
+
+        var context = new ToolContext(task.UserId, task.Id, task.ConversationId);
+        var loop = new AgentLoop(model, tools, eventLog, state, settings, context, services.GetService<IImageLoader>() is { } il ? (p, c) => il.LoadAsync(task.UserId, p, c) : null);
+        var outcome = await loop.RunAsync(decision, ct);
+        return outcome == LoopOutcome.Completed ? "completed" : "interrupted";
+    }
+
+    private async Task<AgentState> NewStateAsync(TaskRecord task, TaskOptions taskOptions, RunSettings settings, CancellationToken ct)
+    {
+        var o = options.Value;
+        var system = taskOptions.SystemMessage ?? DefaultSystemMessage;
+        var memories = await RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
+        if (memories.Count > 0) system += "\n\nRelevant memories about the user:\n" + string.Join("\n", memories.Select(m => "- " + m));
+        var state = new AgentState();
+        state.Messages.Add(new ChatMessage { Role = ChatMessage.System, Content = system });
+        if (o.HistoryMaxMessages > 0)
+        {
+            var history = await store.LoadHistoryAsync(task.UserId, task.ConversationId, o.HistoryMaxMessages, ct);
+            var msgs = history.Select(h => System.Text.Json.JsonSerializer.Deserialize<ChatMessage>(h.Content, EventLog.Json)!).ToList();
+            // A cut-off window must not start in the middle of a tool exchange.
+            var start = msgs.FindIndex(m => m.Role == ChatMessage.User);
+            if (start >= 0) state.Messages.AddRange(msgs.Skip(start));
+        }
+        state.OwnFrom = state.Messages.Count;
+        state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = taskOptions.Message ?? "", Images = taskOptions.Images.Count > 0 ? taskOptions.Images : null });
+        return state;
+    }
+
+    private async Task<IReadOnlyList<string>> RecallAsync(TaskRecord task, int limit, CancellationToken ct)
+    {
+        if (limit <= 0 || string.IsNullOrWhiteSpace(task.Query)) return [];
+        var client = services.GetService<IRequestClient<RecallMemories>>();
+        if (client is null) return [];
+        try
+        {
+            var r = await client.GetResponse<MemoriesRecalled>(new RecallMemories(task.UserId, task.Query, limit), ct,
+                RequestTimeout.After(ms: options.Value.RecallTimeoutMs));
+            return r.Message.Items.Select(i => i.Content).ToList();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            log.LogWarning("memory recall for task {TaskId} unavailable ({Error}); running without memories", task.Id, ex.Message);
+            return [];
+        }
+    }
+
+    private async Task<string> StopAsync(TaskRecord task, EventLog eventLog, StopReason reason)
+    {
+        switch (reason)
+        {
+            case StopReason.UserCancel:
+                await TryEndAsync(eventLog, EventTypes.TaskCancelled, new { reason = "cancelled by user" }, new TaskTransition.Cancel("cancelled by user"));
+                return "cancelled";
+            case StopReason.Timeout:
+                var error = $"timed out after {options.Value.TaskTimeoutSeconds} s";
+                await TryEndAsync(eventLog, EventTypes.TaskFailed, new { error }, new TaskTransition.Fail(error));
+                return "timeout";
+            case StopReason.Shutdown:
+                // Hand the task back: events so far are kept, the checkpoint is the last step, and another worker is told at once.
+                try
+                {
+                    await eventLog.CommitAsync(new TaskTransition.Release());
+                    await HandBackAsync(task.Id, CancellationToken.None);
+                }
+                catch (Exception ex)
+                {
+                    log.LogWarning("task {TaskId}: could not hand back on shutdown ({Error}); its lease will expire instead", task.Id, ex.Message);
+                }
+                return "handed_back";
+            default:
+                return "lease_lost";
+        }
+    }
+
+    private async Task TryEndAsync(EventLog eventLog, string type, object data, TaskTransition transition)
+    {
+        try
+        {
+            eventLog.Add(type, data);
+            await eventLog.CommitAsync(transition);
+        }
+        catch (LeaseLostException)
+        {
+            log.LogInformation("task {TaskId}: already ended elsewhere", eventLog.Lease.TaskId);
+        }
+        catch (Exception ex)
+        {
+            log.LogError(ex, "task {TaskId}: could not record its end; the lease will expire and it will be retried", eventLog.Lease.TaskId);
+        }
+    }
+
+    private async Task HandBackAsync(string taskId, CancellationToken ct)
+    {
+        var send = services.GetRequiredService<ISendEndpointProvider>();
+        var endpoint = await send.GetSendEndpoint(QueueNames.AgentTasksAddress);
+        var task = await store.GetTaskAsync(taskId, ct);
+        await endpoint.Send(new RunTask(taskId, task?.UserId ?? "", "handoff"), ct);
+    }
+
+    private async Task HeartbeatAsync(TaskLease lease, RunHandle handle, CancellationToken stop)
+    {
+        var o = options.Value;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(o.HeartbeatSeconds), stop);
+                var r = await store.RenewLeaseAsync(lease, UnixTime.Now() + o.LeaseSeconds, stop);
+                if (r is null) handle.Stop(StopReason.LeaseLost);
+                else if (r == true) handle.Stop(StopReason.UserCancel);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The database may be restarting; the lease fence protects the log if we lose the lease meanwhile.
+                log.LogWarning("lease renewal for task {TaskId} failed: {Error}", lease.TaskId, ex.Message);
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Agents.Micro.AgentWorker;
+using Agents.Micro.ServiceDefaults;
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Messaging;
+using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.Standalone;
+using Agents.Micro.TaskApi;
+
+// The embedded default: all five services in one process, on SQLite, the in-memory bus and a local folder.
+var builder = WebApplication.CreateBuilder(args);
+builder.AddEmbeddedDefaults();
+builder.AddServiceDefaults("agents-standalone");
+builder.AddBearerTokenAuth();
+builder.AddTaskApi();
+builder.AddAgentWorker();
+builder.AddAgentsMessaging(bus =>
+{
+    bus.AddTaskApiMessaging();
+    bus.AddAgentWorkerMessaging();
+});
+builder.Services.AddHostedService<DevTokenBootstrap>();
+
+var app = builder.Build();
+app.UseApiErrors();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapDefaultEndpoints();
+app.MapTaskApi();
+app.Run();

@@ -1,0 +1,34 @@
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TestSupport;
+
+namespace Agents.Micro.Storage.Tests;
+
+/// <summary>One real PostgreSQL database and one SQLite file: every store test runs against both.</summary>
+public sealed class StoreFixture : IAsyncLifetime
+{
+    private PgTestDatabase? _pg;
+    private string? _sqliteDir;
+    public SqlTaskStore Postgres { get; private set; } = null!;
+    public SqlTaskStore Sqlite { get; private set; } = null!;
+
+    public SqlTaskStore Get(string provider) => provider == "postgres" ? Postgres : Sqlite;
+
+    public async ValueTask InitializeAsync()
+    {
+        _pg = await TestEnv.CreatePgDatabaseAsync();
+        Postgres = new SqlTaskStore(new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = _pg.ConnectionString }));
+        _sqliteDir = Directory.CreateTempSubdirectory("agents-store-").FullName;
+        Sqlite = new SqlTaskStore(new SqlDatabase(new DatabaseOptions { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_sqliteDir, "t.db")}" }));
+        await Postgres.EnsureSchemaAsync();
+        await Postgres.EnsureSchemaAsync(); // idempotent
+        await Sqlite.EnsureSchemaAsync();
+        await Sqlite.EnsureSchemaAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_pg is not null) await _pg.DisposeAsync();
+        if (_sqliteDir is not null) try { Directory.Delete(_sqliteDir, true); } catch (IOException) { }
+    }
+}

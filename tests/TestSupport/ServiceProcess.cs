@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Agents.Micro.TestSupport;
+
+/// <summary>A service started as its own OS process from its build output, as production runs it.</summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServiceProcess(string name, Process process, string baseUrl)
+    {
+        Name = name;
+        _process = process;
+        BaseUrl = baseUrl;
+    }
+
+    public string Name { get; }
+    public string BaseUrl { get; }
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    /// <summary>Starts services/{project}'s built dll with <paramref name="env"/> and waits for <c>/health/live</c>.</summary>
+    public static async Task<ServiceProcess> StartAsync(string project, string assembly, IDictionary<string, string> env, TimeSpan? timeout = null)
+    {
+        var dll = Path.Combine(TestEnv.RepoRoot, "services", project, "bin", TestEnv.Configuration, "net10.0", assembly + ".dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} not built — build the solution first", dll);
+        var port = TestEnv.FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        var psi = new ProcessStartInfo("dotnet", $"\"{dll}\"")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        psi.Environment["Urls"] = url;
+        psi.Environment["Logging__Format"] = "simple";
+        psi.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + project);
+        var sp = new ServiceProcess(project, p, url);
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (sp._output) sp._output.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (sp._output) sp._output.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        await sp.WaitHealthyAsync("/health/live", timeout ?? TimeSpan.FromSeconds(60));
+        return sp;
+    }
+
+    public async Task WaitHealthyAsync(string path, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"{Name} exited with {_process.ExitCode}:\n{Output}");
+            try
+            {
+                if ((await http.GetAsync(BaseUrl + path)).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{Name} not healthy at {BaseUrl}{path} within {timeout}:\n{Output}");
+    }
+
+    /// <summary>SIGKILL: the process dies without any chance to clean up.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Sends a POSIX signal (SIGTERM 15, SIGSTOP 19, SIGCONT 18).</summary>
+    public void Signal(int signal)
+    {
+        using var k = Process.Start("kill", $"-{signal} {_process.Id}");
+        k?.WaitForExit();
+    }
+
+    public Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        return _process.WaitForExitAsync(cts.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                Signal(18); // a stopped process must be continued before it can die gracefully
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,75 @@
+using Npgsql;
+
+namespace Agents.Micro.TestSupport;
+
+/// <summary>Where the test servers are (scripts/test-infra.sh starts them; CI fails, never skips, when one is missing).</summary>
+public static class TestEnv
+{
+    public static string PgAdmin => Environment.GetEnvironmentVariable("AGENTS_TEST_PG")
+        ?? "Host=127.0.0.1;Port=5432;Username=agents;Password=agents;Database=postgres";
+
+    public static string RabbitHost => Environment.GetEnvironmentVariable("AGENTS_TEST_RABBIT_HOST") ?? "127.0.0.1";
+
+    /// <summary>A fresh PostgreSQL database for one test class; dropped on dispose.</summary>
+    public static async Task<PgTestDatabase> CreatePgDatabaseAsync()
+    {
+        var name = "agents_test_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = new NpgsqlConnection(PgAdmin))
+        {
+            try { await admin.OpenAsync(); }
+            catch (Exception ex)
+            {
+                throw new InvalidOperationException($"PostgreSQL is not reachable at '{PgAdmin}' — run scripts/test-infra.sh up ({ex.Message})", ex);
+            }
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var csb = new NpgsqlConnectionStringBuilder(PgAdmin) { Database = name, Pooling = true };
+        return new PgTestDatabase(name, csb.ToString());
+    }
+
+    /// <summary>The repository root (where Agents.Micro.slnx is).</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Agents.Micro.slnx"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+        }
+    }
+
+    /// <summary>Debug or Release: whatever this test assembly was built as.</summary>
+    public static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+
+    public static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+}
+
+public sealed class PgTestDatabase(string name, string connectionString) : IAsyncDisposable
+{
+    public string Name { get; } = name;
+    public string ConnectionString { get; } = connectionString;
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        try
+        {
+            await using var admin = new NpgsqlConnection(TestEnv.PgAdmin);
+            await admin.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)", admin);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        catch
+        {
+            // Best effort: a leftover test database is harmless.
+        }
+    }
+}

@@ -4,7 +4,7 @@ using MassTransit;
 namespace Agents.Micro.AgentWorker.Runtime;
 
 /// <summary>Tells readers waiting on a task that new events exist (fire and forget; readers also poll as a fallback).</summary>
-public sealed class EventNotifier(IPublishEndpoint publish, ILogger<EventNotifier> log)
+public sealed class EventNotifier(IBus publish, ILogger<EventNotifier> log)
 {
     public void Notify(string taskId, long nextIdx, bool terminal)
     {

@@ -10,7 +10,7 @@ namespace Agents.Micro.TaskApi.Tasks;
 /// Sends commands to the workers. A send that cannot reach the broker in time is not an error for the client:
 /// the task row exists and <see cref="StrandedTaskRedispatcher"/> sends it again once the broker is back.
 /// </summary>
-public sealed class TaskDispatcher(ISendEndpointProvider send, IPublishEndpoint publish, ITaskStore store,
+public sealed class TaskDispatcher(IBus bus, ITaskStore store,
     IOptions<DispatchOptions> options, ILogger<TaskDispatcher> log)
 {
     public async Task<bool> DispatchAsync(TaskRecord task, string reason, CancellationToken ct = default) =>
@@ -25,7 +25,7 @@ public sealed class TaskDispatcher(ISendEndpointProvider send, IPublishEndpoint 
         cts.CancelAfter(options.Value.SendTimeoutMs);
         try
         {
-            var endpoint = await send.GetSendEndpoint(QueueNames.AgentTasksAddress);
+            var endpoint = await bus.GetSendEndpoint(QueueNames.AgentTasksAddress);
             await endpoint.Send(message, cts.Token);
             await store.MarkDispatchedAsync(taskId, UnixTime.Now(), CancellationToken.None);
             return true;
@@ -44,7 +44,7 @@ public sealed class TaskDispatcher(ISendEndpointProvider send, IPublishEndpoint 
         cts.CancelAfter(options.Value.SendTimeoutMs);
         try
         {
-            await publish.Publish(new CancelTask(taskId, reason), cts.Token);
+            await bus.Publish(new CancelTask(taskId, reason), cts.Token);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {

@@ -50,18 +50,19 @@ public sealed class TokenStore(SqlDatabase db)
     public async Task<ApiToken?> FindAsync(string sha256, CancellationToken ct = default)
     {
         await using var c = await db.OpenAsync(ct);
-        return await c.QuerySingleOrDefaultAsync<ApiToken>(new CommandDefinition(
+        var row = await c.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             "SELECT token_sha256 AS TokenSha256, user_id AS UserId, name AS Name, is_admin AS IsAdmin, created_at AS CreatedAt, last_used_at AS LastUsedAt, revoked_at AS RevokedAt FROM api_tokens WHERE token_sha256 = @h",
             new { h = sha256 }, cancellationToken: ct));
+        return row?.ToApiToken();
     }
 
     public async Task<IReadOnlyList<ApiToken>> ListAsync(string? userId = null, CancellationToken ct = default)
     {
         await using var c = await db.OpenAsync(ct);
-        var rows = await c.QueryAsync<ApiToken>(new CommandDefinition(
+        var rows = await c.QueryAsync<Row>(new CommandDefinition(
             "SELECT token_sha256 AS TokenSha256, user_id AS UserId, name AS Name, is_admin AS IsAdmin, created_at AS CreatedAt, last_used_at AS LastUsedAt, revoked_at AS RevokedAt FROM api_tokens WHERE (@u IS NULL OR user_id = @u) ORDER BY created_at",
             new { u = userId }, cancellationToken: ct));
-        return rows.ToList();
+        return rows.Select(r => r.ToApiToken()).ToList();
     }
 
     /// <summary>Revokes every token whose hash starts with <paramref name="hashPrefix"/> (at least 8 hex chars); returns how many.</summary>
@@ -73,4 +74,19 @@ public sealed class TokenStore(SqlDatabase db)
     public Task TouchAsync(string sha256, CancellationToken ct = default) =>
         db.WriteAsync((c, tx) => c.ExecuteAsync("UPDATE api_tokens SET last_used_at = @t WHERE token_sha256 = @h",
             new { t = UnixTime.Now(), h = sha256 }, tx), ct);
+
+    // SQLite returns BOOLEAN columns as integers, which Dapper converts for settable members but not for the
+    // positional record's constructor: read into this row, then build the record.
+    private sealed class Row
+    {
+        public string TokenSha256 { get; set; } = "";
+        public string UserId { get; set; } = "";
+        public string Name { get; set; } = "";
+        public bool IsAdmin { get; set; }
+        public double CreatedAt { get; set; }
+        public double? LastUsedAt { get; set; }
+        public double? RevokedAt { get; set; }
+
+        public ApiToken ToApiToken() => new(TokenSha256, UserId, Name, IsAdmin, CreatedAt, LastUsedAt, RevokedAt);
+    }
 }

@@ -25,7 +25,8 @@ public static class GatewayProxyExtensions
 
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection(ConfigSection))
-            .AddTransforms<IdentityTransformProvider>();
+            .AddTransforms<IdentityTransformProvider>()
+            .AddTransforms<ErrorBodyTransformProvider>();
 
         builder.Services.AddHttpClient(DestinationHealthCheck.HttpClientName);
         // Registered when options are built, not now, so clusters added by later configuration sources count too.

@@ -1,8 +1,7 @@
 using Agents.Micro.AgentWorker;
+using Agents.Micro.Gateway;
 using Agents.Micro.ServiceDefaults;
-using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Messaging;
-using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.Standalone;
 using Agents.Micro.TaskApi;
 
@@ -10,7 +9,7 @@ using Agents.Micro.TaskApi;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddEmbeddedDefaults();
 builder.AddServiceDefaults("agents-standalone");
-builder.AddBearerTokenAuth();
+builder.AddGatewayEdge();
 builder.AddTaskApi();
 builder.AddAgentWorker();
 builder.AddAgentsMessaging(bus =>
@@ -21,9 +20,8 @@ builder.AddAgentsMessaging(bus =>
 builder.Services.AddHostedService<DevTokenBootstrap>();
 
 var app = builder.Build();
-app.UseApiErrors();
-app.UseAuthentication();
-app.UseAuthorization();
+app.UseGatewayEdge();
 app.MapDefaultEndpoints();
-app.MapTaskApi();
+var api = app.MapGroup("").RequireGatewayRateLimit();
+api.MapTaskApi();
 app.Run();

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.Gateway.Edge;
+
+/// <summary>Adds the hardening headers to every response, proxied ones included, just before it starts.</summary>
+public static class SecurityHeaders
+{
+    public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app)
+    {
+        var csp = app.ApplicationServices.GetRequiredService<IOptions<SecurityHeadersOptions>>().Value.ContentSecurityPolicy;
+        return app.Use((ctx, next) =>
+        {
+            ctx.Response.OnStarting(() =>
+            {
+                var h = ctx.Response.Headers;
+                h.XContentTypeOptions = "nosniff";
+                h.XFrameOptions = "DENY";
+                h["Referrer-Policy"] = "no-referrer";
+                if (!string.IsNullOrEmpty(csp)) h.ContentSecurityPolicy = csp;
+                return Task.CompletedTask;
+            });
+            return next(ctx);
+        });
+    }
+}

@@ -1,0 +1,26 @@
+using Agents.Micro.ServiceDefaults.Security;
+
+namespace Agents.Micro.Gateway.Edge;
+
+/// <summary>Creates the token table at start-up, waiting (bounded) for a database that is still coming up.</summary>
+public sealed class TokenStoreInitializer(TokenStore store, ILogger<TokenStoreInitializer> log) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.EnsureSchemaAsync(cancellationToken);
+                return;
+            }
+            catch (Exception ex) when (attempt < 30 && !cancellationToken.IsCancellationRequested)
+            {
+                log.LogWarning("token database not ready ({Error}); retrying", ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,22 @@
+using Agents.Micro.Gateway;
+using Agents.Micro.Gateway.Tokens;
+using Agents.Micro.ServiceDefaults;
+
+// `tokens create|list|revoke`: an operator command, not the server.
+if (TokenCli.IsInvocation(args))
+    return await TokenCli.RunAsync(args, TokenCli.LoadConfiguration(), Console.Out, Console.Error);
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("gateway");
+builder.AddGatewayEdge();
+builder.AddGatewayProxy();
+
+var app = builder.Build();
+app.UseGatewayEdge();
+app.MapDefaultEndpoints();
+app.MapGatewayProxy();
+await app.RunAsync();
+return 0;
+
+/// <summary>Visible to the tests' WebApplicationFactory.</summary>
+public partial class Program;

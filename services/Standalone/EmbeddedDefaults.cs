@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.Configuration.Memory;
 
 namespace Agents.Micro.Standalone;
@@ -6,10 +7,17 @@ public static class EmbeddedDefaults
 {
     /// <summary>
     /// Defaults for running everything in one process with no servers. They sit below every other configuration
-    /// source, so <c>appsettings.json</c>, environment variables (<c>Database__Provider=postgres</c>…) and arguments override them.
+    /// source, so <c>standalone.json</c>, environment variables (<c>Database__Provider=postgres</c>…) and arguments override them.
     /// </summary>
     public static IHostApplicationBuilder AddEmbeddedDefaults(this IHostApplicationBuilder builder)
     {
+        // The referenced services' appsettings.json files land in this host's output folder (the last one copied wins):
+        // none of them describes the embedded default, so the host reads only its own optional standalone.json.
+        var services = builder.Configuration.Sources.OfType<JsonConfigurationSource>()
+            .Where(j => j.Path?.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase) == true).ToList();
+        foreach (var source in services) builder.Configuration.Sources.Remove(source);
+        builder.Configuration.AddJsonFile("standalone.json", optional: true, reloadOnChange: false);
+
         var data = Path.GetFullPath(Environment.GetEnvironmentVariable("AGENTS_DATA_DIR") ?? ".data");
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
         {

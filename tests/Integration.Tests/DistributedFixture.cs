@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.TestSupport;
+
+namespace Agents.Micro.Integration.Tests;
+
+/// <summary>
+/// The production topology as separate OS processes: Gateway, TaskApi and two AgentWorkers on real RabbitMQ and
+/// PostgreSQL. Each fixture gets its own PostgreSQL database and RabbitMQ virtual host, so parallel runs never share queues.
+/// </summary>
+public sealed class DistributedFixture : IAsyncLifetime
+{
+    public const string InternalKey = "integration-test-internal-key-0123456789abcdef";
+    private PgTestDatabase? _db;
+    private readonly string _vhost = "agents-it-" + Guid.NewGuid().ToString("N")[..8];
+    public List<ServiceProcess> Workers { get; } = [];
+    public ServiceProcess Gateway { get; private set; } = null!;
+    public ServiceProcess TaskApi { get; private set; } = null!;
+    public string ConnectionString => _db!.ConnectionString;
+
+    public Dictionary<string, string> CommonEnv() => new()
+    {
+        ["Database__Provider"] = "postgres",
+        ["Database__ConnectionString"] = _db!.ConnectionString,
+        ["Messaging__Transport"] = "rabbitmq",
+        ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
+        ["Messaging__RabbitMq__VirtualHost"] = _vhost,
+        ["Auth__InternalKey"] = InternalKey,
+        ["LocalModel__ChunkDelayMs"] = "5",
+        ["Worker__RecallTimeoutMs"] = "300",
+    };
+
+    public async ValueTask InitializeAsync()
+    {
+        _db = await TestEnv.CreatePgDatabaseAsync();
+        await Rabbitmqctl($"add_vhost {_vhost}");
+        await Rabbitmqctl($"set_permissions -p {_vhost} guest .* .* .*");
+        TaskApi = await ServiceProcess.StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
+        for (var i = 0; i < 2; i++) Workers.Add(await StartWorkerAsync());
+        var gw = CommonEnv();
+        gw["ReverseProxy__Clusters__taskapi__Destinations__d1__Address"] = TaskApi.BaseUrl;
+        Gateway = await ServiceProcess.StartAsync("Gateway", "Agents.Micro.Gateway", gw);
+        await TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
+    }
+
+    public async Task<ServiceProcess> StartWorkerAsync(IDictionary<string, string>? extra = null)
+    {
+        var env = CommonEnv();
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>()) env[k] = v;
+        var w = await ServiceProcess.StartAsync("AgentWorker", "Agents.Micro.AgentWorker", env);
+        await w.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
+        return w;
+    }
+
+    /// <summary>A client of the gateway with a token created in the token store, as an operator would issue it.</summary>
+    public async Task<HttpClient> GatewayClientAsync(string user)
+    {
+        var store = new TokenStore(new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = ConnectionString }));
+        var token = await store.CreateAsync(user, "it", false);
+        var c = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
+        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return c;
+    }
+
+    private static async Task Rabbitmqctl(string args)
+    {
+        var p = Process.Start(new ProcessStartInfo("rabbitmqctl", args) { RedirectStandardOutput = true, RedirectStandardError = true })
+            ?? throw new InvalidOperationException("rabbitmqctl not found — run scripts/test-infra.sh up");
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {args}: {await p.StandardError.ReadToEndAsync()} — is RabbitMQ running? (scripts/test-infra.sh up)");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in Workers.Append(Gateway).Append(TaskApi).Where(p => p is not null)) await p.DisposeAsync();
+        try { await Rabbitmqctl($"delete_vhost {_vhost}"); } catch (InvalidOperationException) { }
+        if (_db is not null) await _db.DisposeAsync();
+    }
+}

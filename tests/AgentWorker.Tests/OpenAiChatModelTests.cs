@@ -61,6 +61,20 @@ public sealed class OpenAiChatModelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stream_TagsTheCurrentSpanWithGenAiAttributes()
+    {
+        _stub.Then(Replies.Stream([Delta.Text("ok")]));
+        using var span = new System.Diagnostics.Activity("model test-model").Start();
+
+        await CollectAsync(Model(), Ask("hi"));
+
+        Assert.Equal("openai", span.GetTagItem("gen_ai.system"));
+        Assert.Equal("test-model", span.GetTagItem("gen_ai.request.model"));
+        Assert.Equal(Replies.Model, span.GetTagItem("gen_ai.response.model"));
+        Assert.Equal("stop", span.GetTagItem("gen_ai.response.finish_reasons"));
+    }
+
+    [Fact]
     public async Task Stream_Usage_IsRequestedAndReported()
     {
         _stub.Then(Replies.Stream([Delta.Text("ok")], promptTokens: 123, completionTokens: 45));
@@ -257,6 +271,17 @@ public sealed class OpenAiChatModelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stream_ErrorEventInTheStream_FailsWithTheProvidersMessage()
+    {
+        _stub.Then(Replies.Raw("data: {\"error\":{\"message\":\"This model's maximum context length is 8192 tokens\",\"type\":\"invalid_request_error\",\"code\":400}}\n\n"));
+
+        var ex = await Assert.ThrowsAsync<ModelCallException>(() => CollectAsync(Model(), Ask("hi")));
+
+        Assert.Contains("maximum context length is 8192 tokens", ex.Message);
+        Assert.Single(_stub.Requests);
+    }
+
+    [Fact]
     public async Task Stream_EndsWithoutFinishReason_ThrowsAClearError()
     {
         _stub.Then(Replies.Raw(
@@ -268,9 +293,10 @@ public sealed class OpenAiChatModelTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Stream_ReasoningContent_YieldsThinkingBeforeText()
+    public async Task Stream_ThinkingModel_SendsReasoningEffortAndYieldsReasoningContentAsThinking()
     {
-        _stub.Then(Replies.Stream([Delta.Reasoning("Let me "), Delta.Reasoning("think."), Delta.Text("42")]));
+        // DeepSeek sends "reasoning_content":null next to the answer's content.
+        _stub.Then(Replies.Stream([Delta.Reasoning("Let me "), Delta.Reasoning("think."), new() { ["content"] = "42", ["reasoning_content"] = null }]));
 
         var updates = await CollectAsync(Model(thinking: true), Ask("answer?", thinking: true, effort: "high"));
 
@@ -278,10 +304,11 @@ public sealed class OpenAiChatModelTests : IAsyncLifetime
         Assert.Equal("42", Texts(updates));
         Assert.True(updates.FindIndex(u => u is ModelUpdate.Thinking) < updates.FindIndex(u => u is ModelUpdate.Text));
         Assert.Equal("high", _stub.Requests[0].Body.GetProperty("reasoning_effort").GetString());
+        Assert.False(_stub.Requests[0].Body.TryGetProperty("temperature", out _));
     }
 
     [Fact]
-    public async Task Stream_NonThinkingModel_DoesNotSendReasoningEffort()
+    public async Task Stream_NonThinkingModel_SendsTemperatureInsteadOfReasoningEffort()
     {
         _stub.Then(Replies.Stream([Delta.Text("ok")]));
 

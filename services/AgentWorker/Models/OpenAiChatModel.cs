@@ -87,6 +87,8 @@ public sealed class OpenAiChatModel(ModelDefinition definition, ILogger<OpenAiCh
         activity?.SetTag("gen_ai.response.model", assembler.ResponseModel);
         activity?.SetTag("gen_ai.response.finish_reasons", string.Join(",", assembler.FinishReasons));
         if (attempts > 1) activity?.SetTag("agents.model.attempts", attempts);
+        if (assembler.FinishReasons.Any(r => r is "length" or "content_filter"))
+            log.LogWarning("model {Model}: the answer was cut short by the provider (finish_reason {Reason})", definition.Model, string.Join(",", assembler.FinishReasons));
         foreach (var update in assembler.Finish()) yield return update;
     }
 

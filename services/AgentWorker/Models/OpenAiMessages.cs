@@ -31,12 +31,20 @@ internal static class OpenAiMessages
 
     public static ChatCompletionOptions Options(ModelDefinition definition, ModelRequest request)
     {
-        var options = new ChatCompletionOptions { Temperature = request.Temperature };
-        // Reasoning effort is only understood by reasoning models; others may reject the field, so it is opt-in per model.
-#pragma warning disable OPENAI001 // reasoning effort is marked for evaluation in SDK 2.15; the wire field is stable
+        var options = new ChatCompletionOptions();
+        // Reasoning effort is only understood by reasoning models; others may reject the field, so it is opt-in per
+        // model (Thinking=true). Reasoning models in turn reject a temperature (OpenAI's o-series and gpt-5 answer 400),
+        // so a request carries one or the other: the run mode's "temperature or reasoning effort".
         if (definition.Thinking && request.Thinking && !string.IsNullOrWhiteSpace(request.ReasoningEffort))
+        {
+#pragma warning disable OPENAI001 // reasoning effort is marked for evaluation in SDK 2.15; the wire field is stable
             options.ReasoningEffortLevel = new ChatReasoningEffortLevel(request.ReasoningEffort);
 #pragma warning restore OPENAI001
+        }
+        else
+        {
+            options.Temperature = request.Temperature;
+        }
         foreach (var tool in request.Tools)
         {
             var schema = tool.Parameters.ValueKind == JsonValueKind.Object ? BinaryData.FromString(tool.Parameters.GetRawText()) : EmptyObjectSchema;

@@ -32,6 +32,8 @@ internal sealed class OpenAiTurnAssembler(string modelName)
     public List<ModelUpdate> Accept(StreamingChatCompletionUpdate chunk)
     {
         var now = new List<ModelUpdate>();
+        if (ProviderError(chunk) is { } error)
+            throw new ModelCallException($"model '{modelName}': the provider reported an error in the stream: {error}");
         if (!string.IsNullOrEmpty(chunk.Model)) ResponseModel = chunk.Model;
         if (chunk.Usage is not null) _usage = chunk.Usage;
 
@@ -47,7 +49,7 @@ internal sealed class OpenAiTurnAssembler(string modelName)
 
         foreach (var fragment in chunk.ToolCallUpdates) AddFragment(fragment);
 
-        if (chunk.FinishReason is { } reason) _finishReasons.Add(reason.ToString());
+        if (chunk.FinishReason is { } reason) _finishReasons.Add(WireName(reason));
         return now;
     }
 
@@ -76,6 +78,17 @@ internal sealed class OpenAiTurnAssembler(string modelName)
         return end;
     }
 
+    /// <summary>The finish reason as the API spells it (the SDK turns it into an enum).</summary>
+    private static string WireName(ChatFinishReason reason) => reason switch
+    {
+        ChatFinishReason.Stop => "stop",
+        ChatFinishReason.Length => "length",
+        ChatFinishReason.ToolCalls => "tool_calls",
+        ChatFinishReason.ContentFilter => "content_filter",
+        ChatFinishReason.FunctionCall => "function_call",
+        _ => reason.ToString().ToLowerInvariant(),
+    };
+
     private void AddFragment(StreamingChatToolCallUpdate fragment)
     {
         // Calls are keyed by index. A fragment carrying a new id at an index already in use starts a new call: some
@@ -100,6 +113,15 @@ internal sealed class OpenAiTurnAssembler(string modelName)
             if (chunk.Patch.TryGetValue(path, out string? text) && !string.IsNullOrEmpty(text)) return text;
         }
         return null;
+    }
+
+    /// <summary>vLLM, OpenRouter and others report a failure after the 200 as an event <c>{"error":{"message":…}}</c>.</summary>
+    private static string? ProviderError(StreamingChatCompletionUpdate chunk)
+    {
+        if (!chunk.Patch.Contains("$.error"u8)) return null;
+        return chunk.Patch.TryGetValue("$.error.message"u8, out string? message) && !string.IsNullOrEmpty(message)
+            ? message
+            : chunk.Patch.GetJson("$.error"u8).ToString();
     }
 #pragma warning restore SCME0001
 

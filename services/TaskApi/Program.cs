@@ -9,7 +9,7 @@ builder.AddServiceDefaults("task-api");
 builder.AddInternalIdentityAuth();
 builder.AddTaskApi();
 builder.AddAgentsMessaging(bus => bus.AddTaskApiMessaging());
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
 
 var app = builder.Build();
 app.UseApiErrors();

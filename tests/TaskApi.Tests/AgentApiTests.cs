@@ -694,6 +694,21 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         Assert.Equal(["session_ids"], Props(nameof(SessionInfoResponse)));
         Assert.Equal(["active_session_id"], Props(nameof(ActiveSessionInfoResponse)));
         Assert.Equal(DefaultSystemMessage, schemas.GetProperty(nameof(AgentRequest)).GetProperty("properties").GetProperty("system_message").GetProperty("default").GetString());
+        // The v1 models carry the v1 spec's field names.
+        var spec = OpenApiSchemaValidator.Load(Path.Combine(AppContext.BaseDirectory, "spec", "agents-api-v1.openapi.yaml"));
+        foreach (var (served, inSpec) in new[] { ("SendMessageRequest", "SendMessageRequest"), ("SendMessageResponse", "SendMessageResponse"),
+                     ("CreateConversationResponse", "CreateConversationResponse"), ("ErrorResponse", "ErrorResponse"), ("TaskEventDto", "TaskEvent") })
+        {
+            Assert.Equal(spec.PropertiesOf(inSpec), Props(served));
+        }
+        Assert.Equal(["data", "success"], Props(nameof(TaskPollResponse)));
+        Assert.Equal(["created_at", "error", "events", "next_offset", "status", "task_id", "updated_at"], Props(nameof(TaskPollData)));
+        Assert.Equal("#/components/schemas/SendMessageRequest", paths.GetProperty("/api/v1/messages").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        // Numbers are documented as numbers (not "number or string").
+        Assert.Equal(["null", "number"], schemas.GetProperty(nameof(SessionStatusResponse)).GetProperty("properties").GetProperty("last_updated")
+            .GetProperty("type").EnumerateArray().Select(x => x.GetString()));
+
         var invoke = paths.GetProperty("/agent/invoke").GetProperty("post");
         Assert.Equal("AgentInvoke", invoke.GetProperty("operationId").GetString());
         Assert.True(invoke.GetProperty("responses").TryGetProperty("409", out _));

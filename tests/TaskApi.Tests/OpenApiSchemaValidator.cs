@@ -48,6 +48,10 @@ public sealed class OpenApiSchemaValidator
         return errors.Select(e => $"{method.ToUpperInvariant()} {pathTemplate} request: {e}").ToList();
     }
 
+    /// <summary>The property names of a component schema, sorted.</summary>
+    public string[] PropertiesOf(string componentSchema) =>
+        Map(Map(Map(Map(_root["components"])["schemas"])[componentSchema])["properties"]).Keys.Cast<string>().Order(StringComparer.Ordinal).ToArray();
+
     private Dictionary<object, object> Operation(string pathTemplate, string method)
     {
         var paths = Map(_root["paths"]);

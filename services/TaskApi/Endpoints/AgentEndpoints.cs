@@ -56,12 +56,6 @@ public static class AgentEndpoints
         return app;
     }
 
-    private static RouteHandlerBuilder ProducesErrors(this RouteHandlerBuilder b, params int[] statuses)
-    {
-        foreach (var s in statuses) b.Produces<ErrorBody>(s, "application/json");
-        return b;
-    }
-
     /// <summary>POST /agent/invoke — 200 with the ids at once; the run goes on in a worker.</summary>
     public static async Task<Results<Ok<AgentTaskIds>, JsonHttpResult<ErrorBody>>> Invoke(
         HttpContext ctx, TaskSubmitter submitter, CancellationToken ct)

@@ -9,6 +9,7 @@ builder.AddServiceDefaults("task-api");
 builder.AddInternalIdentityAuth();
 builder.AddTaskApi();
 builder.AddAgentsMessaging(bus => bus.AddTaskApiMessaging());
+builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
 
 var app = builder.Build();
 app.UseApiErrors();
@@ -16,4 +17,5 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapDefaultEndpoints();
 app.MapTaskApi();
+app.MapOpenApi();
 app.Run();

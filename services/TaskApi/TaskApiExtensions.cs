@@ -33,6 +33,7 @@ public static class TaskApiExtensions
         app.MapConversationEndpoints();
         app.MapMessageEndpoints();
         app.MapTaskEndpoints();
+        app.MapAgentEndpoints();
         return app;
     }
 }

@@ -18,8 +18,9 @@ public static class ConversationEndpoints
     public static IEndpointRouteBuilder MapConversationEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/conversations").RequireAuthorization().WithTags("v1 conversations");
-        api.MapPost("", CreateConversation);
-        api.MapGet("", ListConversations);
+        api.MapPost("", CreateConversation).WithName("CreateConversation").WithSummary("创建对话")
+            .Accepts<CreateConversationRequest>(isOptional: true, "application/json").ProducesErrors(400, 401, 415);
+        api.MapGet("", ListConversations).WithName("ListConversations").WithSummary("the caller's conversations, most recently active first").ProducesErrors(401);
         return app;
     }
 

@@ -1,0 +1,71 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+
+namespace Agents.Micro.TaskApi.Endpoints;
+
+// The models of spec/agent-service-api.md, with its field names (snake_case comes from the global JSON options).
+// Request bodies are read with StrictJson (clear 400s for unknown fields and wrong types); the request records
+// exist so that the OpenAPI document shows them.
+
+/// <summary>客户端发起的运行智能体的请求数据 (POST /agent/invoke).</summary>
+public sealed record AgentRequest(
+    [property: Required, Description("用户唯一标识")] string UserId,
+    [property: Required, Description("会话唯一标识 (created on first use; the same thing as a v1 conversation)")] string SessionId,
+    [property: Required, Description("任务唯一标识 (chosen by the client; unique across the system, a reused id answers 409)")] string TaskId,
+    [property: Required, Description("用户的问题")] string Query,
+    [property: DefaultValue(AgentEndpoints.DefaultSystemMessage), Description("system prompt")] string? SystemMessage = AgentEndpoints.DefaultSystemMessage,
+    [property: Description("addition: model key, as in v1")] string? ModelKey = null,
+    [property: Description("addition: fast | thinking | deep, as in v1")] string? RunMode = null,
+    [property: Description("addition: as in v1")] bool? ThinkingMode = null,
+    [property: Description("addition: 1..50, as in v1")] int? MaxIterations = null);
+
+/// <summary>Resumes an interrupted run (POST /agent/resume).</summary>
+public sealed record InterruptResponse(
+    [property: Required] string UserId,
+    [property: Required] string SessionId,
+    [property: Required] string TaskId,
+    [property: Required, Description("中断响应类型: accept|approve, edit, reject|ignore, respond|response")] string ResponseType,
+    [property: Description("如果是edit, response类型, 可能需要额外的参数: edit → the tool's new arguments; respond → {\"response\": \"…\"}; reject → optional {\"reason\": \"…\"}")]
+    Dictionary<string, JsonElement>? Args = null);
+
+/// <summary>What invoke and resume answer at once.</summary>
+public sealed record AgentTaskIds(string UserId, string SessionId, string TaskId);
+
+/// <summary>运行智能体后返回的响应数据.</summary>
+public sealed record AgentResponse(
+    string SessionId,
+    string TaskId,
+    [property: Description("interrupted, completed, error (or cancelled)")] string Status,
+    [property: Description("Unix seconds of the task's last change")] double Timestamp,
+    [property: Description("error时的提示消息 (and the reason of a cancel)")] string? Message,
+    [property: Description("completed时的结果消息: {text, files, usage, iterations, stopped_at_limit}")] JsonElement? Result,
+    [property: Description("interrupted时的中断消息: {interrupt_id, call_id, name, arguments, allowed, description, action_request, config}")] JsonElement? InterruptData);
+
+public sealed record SystemInfoResponse(
+    [property: Description("当前系统内会话总数")] long SessionsCount,
+    [property: Description("users with a running or interrupted task")] IReadOnlyList<string> ActiveUsers);
+
+public sealed record SessionInfoResponse([property: Description("当前用户的所有的session_id, most recently modified first")] IReadOnlyList<string> SessionIds);
+
+/// <summary>One task of a session and its status (an addition: the issue asks for "ids and their statuses").</summary>
+public sealed record AgentTaskItem(string TaskId, string Status);
+
+public sealed record TaskInfoResponse(
+    [property: Description("当前用户会话的所有task_ids, oldest first")] IReadOnlyList<string> TaskIds,
+    [property: Description("addition: the same tasks with their statuses")] IReadOnlyList<AgentTaskItem> Tasks);
+
+public sealed record ActiveSessionInfoResponse([property: Description("最近一次更新的会话ID")] string ActiveSessionId);
+
+/// <summary>会话状态详情响应数据.</summary>
+public sealed record SessionStatusResponse(
+    string UserId,
+    string? SessionId,
+    string TaskId,
+    [property: Description("not_found, idle, running, interrupted, completed, error, cancelled")] string Status,
+    [property: Description("error时的提示消息; also explains not_found, idle and cancelled")] string? Message,
+    string? LastQuery,
+    [property: Description("Unix seconds")] double? LastUpdated,
+    [property: Description("null while running and for not_found / idle")] AgentResponse? LastResponse);
+
+public sealed record AgentDeleteResponse(string Status, string Message);

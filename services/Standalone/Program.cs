@@ -18,10 +18,12 @@ builder.AddAgentsMessaging(bus =>
     bus.AddAgentWorkerMessaging();
 });
 builder.Services.AddHostedService<DevTokenBootstrap>();
+builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
 
 var app = builder.Build();
 app.UseGatewayEdge();
 app.MapDefaultEndpoints();
+app.MapOpenApi();
 var api = app.MapGroup("").RequireGatewayRateLimit();
 api.MapTaskApi();
 app.Run();

@@ -194,6 +194,12 @@ public abstract class FileApiTests<TFixture>(TFixture fx) where TFixture : FileS
         var expected = files.Where(f => f.Key.StartsWith("proj/", StringComparison.Ordinal)).ToDictionary(f => f.Key["proj/".Length..], f => f.Value);
         Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), entries.Keys.Order(StringComparer.Ordinal));
         foreach (var (name, bytes) in expected) Assert.Equal(bytes, entries[name]);
+
+        // "." is the whole workspace.
+        var all = await client.GetAsync("/api/v1/files/download?path=.", Ct);
+        Assert.Equal("workspace.zip", all.Content.Headers.ContentDisposition?.FileNameStar);
+        using var whole = new ZipArchive(new MemoryStream(await all.Content.ReadAsByteArrayAsync(Ct)), ZipArchiveMode.Read);
+        Assert.Equal(files.Keys.Order(StringComparer.Ordinal), whole.Entries.Select(e => e.FullName).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -222,6 +228,22 @@ public abstract class FileApiTests<TFixture>(TFixture fx) where TFixture : FileS
 
         // Buffering the file whole would hold ≥ 50 MiB at once; streaming holds a part buffer or two.
         Assert.True(growth < 24 * MiB, $"retained heap grew by {growth / (double)MiB:F1} MiB during a 50 MiB upload and download");
+
+        // The directory as a zip is built while it streams, too.
+        using var zipSampler = new HeapSampler();
+        var zip = await client.GetAsync("/api/v1/files/download?path=large", HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal("application/zip", zip.Content.Headers.ContentType?.MediaType);
+        long zipLength;
+        await using (var body = await zip.Content.ReadAsStreamAsync(Ct))
+        {
+            zipLength = 0;
+            var buffer = new byte[81920];
+            int n;
+            while ((n = await body.ReadAsync(buffer, Ct)) > 0) zipLength += n;
+        }
+        var zipGrowth = zipSampler.StopAndGetGrowth();
+        Assert.True(zipLength > size, $"a zip of incompressible 50 MiB should be larger than it, got {zipLength}");
+        Assert.True(zipGrowth < 24 * MiB, $"retained heap grew by {zipGrowth / (double)MiB:F1} MiB while zipping 50 MiB");
         Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync("/api/v1/files?path=large", Ct)).StatusCode);
     }
 

@@ -41,13 +41,20 @@ public sealed class UploadFormReader(IFileStore store, string userId, long maxBy
                     case "file":
                         if (staged is not null) return UploadOutcome.Fail(400, "only one 'file' part is allowed");
                         partFileName = FileNameOf(cd);
-                        // Fail before reading the content when the target is already known to be invalid.
+                        // Refuse before reading the content what is already known to be invalid; when both fields
+                        // came first the target is final, and the store can write in place.
                         string? target = null;
+                        if (dirField is not null && !WorkspacePath.TryNormalize(dirField, allowRoot: true, out _, out var dirError))
+                            return UploadOutcome.Fail(400, "invalid 'dir': " + dirError);
                         if (dirField is not null && filenameField is not null)
                         {
                             var early = ResolveTarget(dirField, filenameField, partFileName);
                             if (early.Error is not null) return early;
                             target = early.Path;
+                        }
+                        else if (filenameField is { Length: > 0 } && !WorkspacePath.TryNormalizeName(filenameField, out _, out var nameError))
+                        {
+                            return UploadOutcome.Fail(400, "invalid file name: " + nameError);
                         }
                         staged = await store.StageAsync(userId, section.Body, maxBytes, target, ct);
                         break;

@@ -1,0 +1,20 @@
+using Agents.Micro.FileService;
+using Agents.Micro.ServiceDefaults;
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Security;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("file-service");
+builder.AddInternalIdentityAuth();
+builder.AddFileService();
+
+var app = builder.Build();
+app.UseApiErrors();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapDefaultEndpoints();
+app.MapFileService();
+app.Run();
+
+/// <summary>The entry point, public so that tests can host the service with <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
+public partial class Program;

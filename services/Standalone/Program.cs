@@ -1,4 +1,5 @@
 using Agents.Micro.AgentWorker;
+using Agents.Micro.FileService;
 using Agents.Micro.Gateway;
 using Agents.Micro.ServiceDefaults;
 using Agents.Micro.ServiceDefaults.Messaging;
@@ -12,10 +13,12 @@ builder.AddServiceDefaults("agents-standalone");
 builder.AddGatewayEdge();
 builder.AddTaskApi();
 builder.AddAgentWorker();
+builder.AddFileService();
 builder.AddAgentsMessaging(bus =>
 {
     bus.AddTaskApiMessaging();
     bus.AddAgentWorkerMessaging();
+    bus.AddFileServiceMessaging();
 });
 builder.Services.AddHostedService<DevTokenBootstrap>();
 builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
@@ -26,4 +29,5 @@ app.MapDefaultEndpoints();
 app.MapOpenApi();
 var api = app.MapGroup("").RequireGatewayRateLimit();
 api.MapTaskApi();
+api.MapFileService();
 app.Run();

@@ -34,6 +34,7 @@ elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
 START=$(date +%s)
 
 # ---------------------------------------------------------------- test projects
+command -v dotnet >/dev/null 2>&1 || fail "the dotnet command is missing: install the .NET 10 SDK (see global.json)"
 [ -f "$SOLUTION" ] || fail "$SOLUTION not found in $REPO"
 mapfile -t PROJECTS < <(grep -o 'Path="tests/[^"]*\.csproj"' "$SOLUTION" | sed 's/^Path="//; s/"$//' | sort)
 # A test project missing from the solution would never be built or run: refuse rather than pass silently.
@@ -79,7 +80,7 @@ run_project() {
     timeout --kill-after=30s "$PROJECT_TIMEOUT" \
     dotnet test "$proj" --no-build -c "$CONFIGURATION" -nologo \
       --logger "trx;LogFileName=$name.trx" --results-directory "$dir" \
-      --blame-hang-timeout "$HANG_TIMEOUT" --blame-hang-dump-type none "${FILTER_ARGS[@]}" \
+      --blame-hang-timeout "$HANG_TIMEOUT" --blame-hang-dump-type none "${FILTER_ARGS[@]}" "${BUILD_SERVERS[@]}" \
       </dev/null >"$dir/output.log" 2>&1
   rc=$?
   echo "$rc" > "$dir/exit-code"
@@ -96,6 +97,7 @@ export RESULTS CONFIGURATION HANG_TIMEOUT PROJECT_TIMEOUT
 export AGENTS_TEST_FILTER=${AGENTS_TEST_FILTER:-}
 run_project_entry() {
   if [ -n "$AGENTS_TEST_FILTER" ]; then FILTER_ARGS=(--filter "$AGENTS_TEST_FILTER"); else FILTER_ARGS=(); fi
+  if [ -n "${CI:-}" ]; then BUILD_SERVERS=(--disable-build-servers); else BUILD_SERVERS=(); fi
   run_project "$1"
 }
 export -f run_project_entry
@@ -149,9 +151,11 @@ for name in "${FAILED_PROJECTS[@]}"; do
   shopt -u nullglob
   grep -q "The active test run was aborted" "$dir/output.log" 2>/dev/null \
     && grep -A3 "The test running when the crash occurred" "$dir/output.log"
-  lines=$(wc -l < "$dir/output.log" 2>/dev/null || echo 0)
-  if [ "$lines" -le 300 ]; then cat "$dir/output.log"
-  else head -n 100 "$dir/output.log"; echo "  ... ($((lines - 250)) lines omitted) ..."; tail -n 150 "$dir/output.log"; fi
+  # The log without stack frames and progress lines (both stay in output.log).
+  grep -vE '^[[:space:]]+at |^\[xUnit\.net|^--- End of stack trace' "$dir/output.log" > "$dir/output.short.log" 2>/dev/null || true
+  lines=$(wc -l < "$dir/output.short.log")
+  if [ "$lines" -le 300 ]; then cat "$dir/output.short.log"
+  else head -n 100 "$dir/output.short.log"; echo "  ... ($((lines - 250)) lines omitted) ..."; tail -n 150 "$dir/output.short.log"; fi
 done
 
 echo

@@ -1,0 +1,318 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Agents.Micro.MemoryService.Options;
+using Agents.Micro.MemoryService.Search;
+using Agents.Micro.ServiceDefaults.Data;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Agents.Micro.MemoryService.Storage;
+
+/// <summary>
+/// Memories and their inverted index in PostgreSQL or SQLite (one class, both dialects).
+/// <para>
+/// Tables: <c>memories</c> (the rows users see; <c>seq</c> is a compact integer key for the index),
+/// <c>memory_terms</c> (postings: user, term, memory, term frequency, document length — the primary key
+/// <c>(user_id, term, seq)</c> covers the scoring columns, so one query term costs one index range read),
+/// <c>memory_term_stats</c> (document frequency per user and term) and <c>memory_user_stats</c> (memory count and
+/// total length per user: N and the average length of BM25). The statistics are kept in the same transaction as the
+/// rows, so a search never counts postings to learn them.
+/// </para>
+/// </summary>
+public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> options, TimeProvider clock) : IMemoryStore
+{
+    /// <summary>Distinct query terms used at most; a longer query keeps its first terms.</summary>
+    public const int MaxQueryTerms = 64;
+
+    private SearchOptions Bm25 => options.Value.Search;
+
+    public Task EnsureSchemaAsync(CancellationToken ct = default)
+    {
+        var pg = db.IsPostgres;
+        return db.EnsureSchemaAsync("memory_store",
+        [
+            pg
+                ? """
+                  CREATE TABLE IF NOT EXISTS memories (
+                      id TEXT PRIMARY KEY,
+                      seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+                      user_id TEXT NOT NULL,
+                      content TEXT NOT NULL,
+                      content_sha256 TEXT NOT NULL,
+                      tags JSONB NOT NULL,
+                      doc_len INTEGER NOT NULL,
+                      created_at DOUBLE PRECISION NOT NULL)
+                  """
+                : """
+                  CREATE TABLE IF NOT EXISTS memories (
+                      seq INTEGER PRIMARY KEY,
+                      id TEXT NOT NULL UNIQUE,
+                      user_id TEXT NOT NULL,
+                      content TEXT NOT NULL,
+                      content_sha256 TEXT NOT NULL,
+                      tags TEXT NOT NULL,
+                      doc_len INTEGER NOT NULL,
+                      created_at DOUBLE PRECISION NOT NULL)
+                  """,
+            "CREATE UNIQUE INDEX IF NOT EXISTS ux_memories_user_content ON memories(user_id, content_sha256)",
+            "CREATE INDEX IF NOT EXISTS ix_memories_user_created ON memories(user_id, created_at, seq)",
+            // INCLUDE (PostgreSQL) / WITHOUT ROWID (SQLite): the postings are read from the index alone.
+            $"""
+            CREATE TABLE IF NOT EXISTS memory_terms (
+                user_id TEXT NOT NULL,
+                term TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                tf INTEGER NOT NULL,
+                doc_len INTEGER NOT NULL,
+                PRIMARY KEY (user_id, term, seq){(pg ? " INCLUDE (tf, doc_len))" : ") WITHOUT ROWID")}
+            """,
+            "CREATE INDEX IF NOT EXISTS ix_memory_terms_seq ON memory_terms(seq)",
+            $"""
+            CREATE TABLE IF NOT EXISTS memory_term_stats (
+                user_id TEXT NOT NULL,
+                term TEXT NOT NULL,
+                df BIGINT NOT NULL,
+                PRIMARY KEY (user_id, term)){(pg ? "" : " WITHOUT ROWID")}
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS memory_user_stats (
+                user_id TEXT PRIMARY KEY,
+                doc_count BIGINT NOT NULL,
+                total_len BIGINT NOT NULL)
+            """,
+        ], ct);
+    }
+
+    public async Task<SaveResult> SaveAsync(string userId, NewMemory memory, CancellationToken ct = default) =>
+        (await SaveManyAsync(userId, [memory], ct))[0];
+
+    public async Task<IReadOnlyList<SaveResult>> SaveManyAsync(string userId, IReadOnlyList<NewMemory> memories, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        if (memories.Count == 0) return [];
+        var prepared = memories.Select(Prepare).ToList();
+        return await WriteWithRetryAsync((c, tx) => SaveInTransactionAsync(c, tx, userId, prepared, ct), ct);
+    }
+
+    private sealed record Prepared(string Id, string Content, string Sha, string TagsJson, IndexedText Index);
+
+    private static Prepared Prepare(NewMemory m)
+    {
+        var content = m.Content.Trim();
+        if (content.Length == 0) throw new ArgumentException("memory content must not be empty");
+        var tags = JsonSerializer.Serialize(m.Tags ?? []);
+        return new Prepared("mem_" + Guid.CreateVersion7().ToString("N"), content, ContentNormalizer.Hash(content), tags, TextTokenizer.ForIndex(content));
+    }
+
+    private async Task<IReadOnlyList<SaveResult>> SaveInTransactionAsync(
+        DbConnection c, DbTransaction tx, string userId, List<Prepared> items, CancellationToken ct)
+    {
+        // 1. Memories already stored under the same content are answered with their id.
+        var existing = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var chunk in items.Select(p => p.Sha).Distinct().Chunk(500))
+        {
+            var rows = await c.QueryAsync<(string Sha, string Id)>(new CommandDefinition(
+                "SELECT content_sha256, id FROM memories WHERE user_id = @u AND content_sha256 IN @shas",
+                new { u = userId, shas = chunk }, tx, cancellationToken: ct));
+            foreach (var (sha, id) in rows) existing[sha] = id;
+        }
+
+        // 2. Insert the rest (first copy wins inside the batch). ON CONFLICT covers a concurrent writer of the same content.
+        var toInsert = items.Where(p => !existing.ContainsKey(p.Sha)).DistinctBy(p => p.Sha).ToList();
+        var inserted = new Dictionary<string, (Prepared Item, long Seq)>(StringComparer.Ordinal);
+        var now = UnixTime.Now(clock);
+        foreach (var chunk in toInsert.Chunk(400))
+        {
+            var p = new DynamicParameters();
+            p.Add("u", userId);
+            p.Add("now", now);
+            var sql = new StringBuilder("INSERT INTO memories (id, user_id, content, content_sha256, tags, doc_len, created_at) VALUES ");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                if (i > 0) sql.Append(',');
+                sql.Append(CultureInfo.InvariantCulture, $"(@i{i}, @u, @c{i}, @h{i}, {db.Json($"g{i}")}, @l{i}, @now)");
+                p.Add($"i{i}", chunk[i].Id);
+                p.Add($"c{i}", chunk[i].Content);
+                p.Add($"h{i}", chunk[i].Sha);
+                p.Add($"g{i}", chunk[i].TagsJson);
+                p.Add($"l{i}", chunk[i].Index.Length);
+            }
+            sql.Append(" ON CONFLICT (user_id, content_sha256) DO NOTHING RETURNING seq, content_sha256");
+            var rows = await c.QueryAsync<(long Seq, string Sha)>(new CommandDefinition(sql.ToString(), p, tx, cancellationToken: ct));
+            var bySha = chunk.ToDictionary(x => x.Sha, StringComparer.Ordinal);
+            foreach (var (seq, sha) in rows) inserted[sha] = (bySha[sha], seq);
+        }
+
+        // A concurrent transaction stored some of the same contents first: use its ids.
+        var lost = toInsert.Where(p => !inserted.ContainsKey(p.Sha)).Select(p => p.Sha).ToList();
+        foreach (var chunk in lost.Chunk(500))
+        {
+            var rows = await c.QueryAsync<(string Sha, string Id)>(new CommandDefinition(
+                "SELECT content_sha256, id FROM memories WHERE user_id = @u AND content_sha256 IN @shas",
+                new { u = userId, shas = chunk }, tx, cancellationToken: ct));
+            foreach (var (sha, id) in rows) existing[sha] = id;
+        }
+
+        if (inserted.Count > 0) await IndexAsync(c, tx, userId, inserted.Values.ToList(), ct);
+
+        var results = new List<SaveResult>(items.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            var first = seen.Add(item.Sha);
+            if (first && inserted.TryGetValue(item.Sha, out var ins)) results.Add(new SaveResult(ins.Item.Id, false));
+            else if (inserted.TryGetValue(item.Sha, out var again)) results.Add(new SaveResult(again.Item.Id, true));
+            else results.Add(new SaveResult(existing[item.Sha], true));
+        }
+        return results;
+    }
+
+    /// <summary>Writes the postings of new memories and adds them to the user's statistics.</summary>
+    private async Task IndexAsync(DbConnection c, DbTransaction tx, string userId, List<(Prepared Item, long Seq)> docs, CancellationToken ct)
+    {
+        var postings = docs.SelectMany(d => d.Item.Index.Terms.Select(t => (Term: t.Key, d.Seq, Tf: t.Value, Len: d.Item.Index.Length)));
+        foreach (var chunk in postings.Chunk(2000))
+        {
+            var p = new DynamicParameters();
+            p.Add("u", userId);
+            var sql = new StringBuilder("INSERT INTO memory_terms (user_id, term, seq, tf, doc_len) VALUES ");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                if (i > 0) sql.Append(',');
+                sql.Append(CultureInfo.InvariantCulture, $"(@u, @t{i}, @s{i}, @f{i}, @l{i})");
+                p.Add($"t{i}", chunk[i].Term);
+                p.Add($"s{i}", chunk[i].Seq);
+                p.Add($"f{i}", chunk[i].Tf);
+                p.Add($"l{i}", chunk[i].Len);
+            }
+            await c.ExecuteAsync(new CommandDefinition(sql.ToString(), p, tx, cancellationToken: ct));
+        }
+
+        // Sorted, so that concurrent writers lock the statistics rows in the same order (no deadlock).
+        var df = docs.SelectMany(d => d.Item.Index.Terms.Keys).GroupBy(t => t, StringComparer.Ordinal)
+            .Select(g => (Term: g.Key, Count: g.Count())).OrderBy(x => x.Term, StringComparer.Ordinal);
+        foreach (var chunk in df.Chunk(4000))
+        {
+            var p = new DynamicParameters();
+            p.Add("u", userId);
+            var sql = new StringBuilder("INSERT INTO memory_term_stats (user_id, term, df) VALUES ");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                if (i > 0) sql.Append(',');
+                sql.Append(CultureInfo.InvariantCulture, $"(@u, @t{i}, @d{i})");
+                p.Add($"t{i}", chunk[i].Term);
+                p.Add($"d{i}", (long)chunk[i].Count);
+            }
+            sql.Append(" ON CONFLICT (user_id, term) DO UPDATE SET df = memory_term_stats.df + excluded.df");
+            await c.ExecuteAsync(new CommandDefinition(sql.ToString(), p, tx, cancellationToken: ct));
+        }
+
+        await c.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO memory_user_stats (user_id, doc_count, total_len) VALUES (@u, @n, @len)
+            ON CONFLICT (user_id) DO UPDATE SET doc_count = memory_user_stats.doc_count + excluded.doc_count,
+                                               total_len = memory_user_stats.total_len + excluded.total_len
+            """,
+            new { u = userId, n = (long)docs.Count, len = docs.Sum(d => (long)d.Item.Index.Length) }, tx, cancellationToken: ct));
+    }
+
+    public async Task<MemoryRecord?> GetAsync(string userId, string id, CancellationToken ct = default)
+    {
+        await using var c = await db.OpenAsync(ct);
+        var row = await c.QuerySingleOrDefaultAsync<MemoryRow>(new CommandDefinition(
+            $"SELECT id AS Id, user_id AS UserId, content AS Content, {db.JsonText("tags")} AS Tags, created_at AS CreatedAt FROM memories WHERE user_id = @u AND id = @id",
+            new { u = userId, id }, cancellationToken: ct));
+        return row?.ToRecord();
+    }
+
+    public Task<bool> DeleteAsync(string userId, string id, CancellationToken ct = default) =>
+        WriteWithRetryAsync(async (c, tx) =>
+        {
+            var doc = await c.QuerySingleOrDefaultAsync<(long Seq, long Len)?>(new CommandDefinition(
+                "DELETE FROM memories WHERE user_id = @u AND id = @id RETURNING seq, doc_len",
+                new { u = userId, id }, tx, cancellationToken: ct));
+            if (doc is not { } d) return false;
+            var p = new { u = userId, s = d.Seq, len = d.Len };
+            await c.ExecuteAsync(new CommandDefinition(
+                "UPDATE memory_term_stats SET df = df - 1 WHERE user_id = @u AND term IN (SELECT term FROM memory_terms WHERE seq = @s)",
+                p, tx, cancellationToken: ct));
+            await c.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM memory_term_stats WHERE user_id = @u AND df <= 0 AND term IN (SELECT term FROM memory_terms WHERE seq = @s)",
+                p, tx, cancellationToken: ct));
+            await c.ExecuteAsync(new CommandDefinition("DELETE FROM memory_terms WHERE seq = @s", p, tx, cancellationToken: ct));
+            await c.ExecuteAsync(new CommandDefinition(
+                "UPDATE memory_user_stats SET doc_count = doc_count - 1, total_len = total_len - @len WHERE user_id = @u",
+                p, tx, cancellationToken: ct));
+            return true;
+        }, ct);
+
+    public async Task<MemoryPage> ListAsync(string userId, int limit, int offset, CancellationToken ct = default)
+    {
+        await using var c = await db.OpenAsync(ct);
+        var rows = await c.QueryAsync<MemoryRow>(new CommandDefinition(
+            $"""
+            SELECT id AS Id, user_id AS UserId, content AS Content, {db.JsonText("tags")} AS Tags, created_at AS CreatedAt
+            FROM memories WHERE user_id = @u ORDER BY created_at DESC, seq DESC LIMIT @limit OFFSET @offset
+            """,
+            new { u = userId, limit, offset }, cancellationToken: ct));
+        var total = await c.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT doc_count FROM memory_user_stats WHERE user_id = @u", new { u = userId }, cancellationToken: ct)) ?? 0;
+        return new MemoryPage(rows.Select(r => new ScoredMemory(r.ToRecord(), null)).ToList(), total);
+    }
+
+    public async Task<MemoryPage> SearchAsync(string userId, string query, int limit, int offset, CancellationToken ct = default)
+    {
+        var queryTerms = TextTokenizer.ForQuery(query).Take(MaxQueryTerms).ToDictionary(StringComparer.Ordinal);
+        if (queryTerms.Count == 0) return new MemoryPage([], 0);
+
+        await using var c = await db.OpenAsync(ct);
+        var stats = await c.QuerySingleOrDefaultAsync<(long Docs, long TotalLen)?>(new CommandDefinition(
+            "SELECT doc_count, total_len FROM memory_user_stats WHERE user_id = @u", new { u = userId }, cancellationToken: ct));
+        if (stats is not { Docs: > 0 } s) return new MemoryPage([], 0);
+        var dfs = (await c.QueryAsync<(string Term, long Df)>(new CommandDefinition(
+            "SELECT term, df FROM memory_term_stats WHERE user_id = @u AND term IN @terms AND df > 0",
+            new { u = userId, terms = queryTerms.Keys.ToArray() }, cancellationToken: ct))).ToList();
+        if (dfs.Count == 0) return new MemoryPage([], 0);
+
+        var plan = Bm25Plan.Create(dfs, queryTerms, s.Docs, s.TotalLen, Bm25);
+        var (sql, countSql, p) = plan.ToSql(userId, limit, offset, db.JsonText("m.tags"));
+        var rows = (await c.QueryAsync<MemoryRow>(new CommandDefinition(sql, p, cancellationToken: ct))).ToList();
+        long total;
+        if (rows.Count > 0) total = rows[0].Total;
+        else if (offset == 0) total = 0;
+        else total = await c.ExecuteScalarAsync<long>(new CommandDefinition(countSql, p, cancellationToken: ct));
+        return new MemoryPage(rows.Select(r => new ScoredMemory(r.ToRecord(), r.Score)).ToList(), total);
+    }
+
+    /// <summary>Runs a write transaction, once more if PostgreSQL picked it as a deadlock or serialization victim.</summary>
+    private async Task<T> WriteWithRetryAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await db.WriteAsync(work, ct);
+            }
+            catch (PostgresException ex) when (attempt < 3 && ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            {
+                await Task.Delay(Random.Shared.Next(5, 50), ct);
+            }
+        }
+    }
+
+    private sealed class MemoryRow
+    {
+        public string Id { get; set; } = "";
+        public string UserId { get; set; } = "";
+        public string Content { get; set; } = "";
+        public string Tags { get; set; } = "[]";
+        public double CreatedAt { get; set; }
+        public double? Score { get; set; }
+        public long Total { get; set; }
+
+        public MemoryRecord ToRecord() => new(Id, UserId, Content, JsonSerializer.Deserialize<List<string>>(Tags) ?? [], CreatedAt);
+    }
+}

@@ -115,7 +115,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         foreach (var chunk in items.Select(p => p.Sha).Distinct().Chunk(500))
         {
             var rows = await c.QueryAsync<(string Sha, string Id)>(new CommandDefinition(
-                "SELECT content_sha256, id FROM memories WHERE user_id = @u AND content_sha256 IN @shas",
+                $"SELECT content_sha256, id FROM memories WHERE user_id = @u AND {InList("content_sha256", "shas")}",
                 new { u = userId, shas = chunk }, tx, cancellationToken: ct));
             foreach (var (sha, id) in rows) existing[sha] = id;
         }
@@ -151,7 +151,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         foreach (var chunk in lost.Chunk(500))
         {
             var rows = await c.QueryAsync<(string Sha, string Id)>(new CommandDefinition(
-                "SELECT content_sha256, id FROM memories WHERE user_id = @u AND content_sha256 IN @shas",
+                $"SELECT content_sha256, id FROM memories WHERE user_id = @u AND {InList("content_sha256", "shas")}",
                 new { u = userId, shas = chunk }, tx, cancellationToken: ct));
             foreach (var (sha, id) in rows) existing[sha] = id;
         }
@@ -273,7 +273,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
             "SELECT doc_count, total_len FROM memory_user_stats WHERE user_id = @u", new { u = userId }, cancellationToken: ct));
         if (stats is not { Docs: > 0 } s) return new MemoryPage([], 0);
         var dfs = (await c.QueryAsync<(string Term, long Df)>(new CommandDefinition(
-            "SELECT term, df FROM memory_term_stats WHERE user_id = @u AND term IN @terms AND df > 0",
+            $"SELECT term, df FROM memory_term_stats WHERE user_id = @u AND {InList("term", "terms")} AND df > 0",
             new { u = userId, terms = queryTerms.Keys.ToArray() }, cancellationToken: ct))).ToList();
         if (dfs.Count == 0) return new MemoryPage([], 0);
 
@@ -286,6 +286,13 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         else total = await c.ExecuteScalarAsync<long>(new CommandDefinition(countSql, p, cancellationToken: ct));
         return new MemoryPage(rows.Select(r => new ScoredMemory(r.ToRecord(), r.Score)).ToList(), total);
     }
+
+    /// <summary>
+    /// Membership in an array parameter: Dapper hands Npgsql the array as one parameter (<c>= ANY</c>) and expands it
+    /// into a list for SQLite (<c>IN</c>).
+    /// </summary>
+    private string InList(string column, string parameter) =>
+        db.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN @{parameter}";
 
     /// <summary>Runs a write transaction, once more if PostgreSQL picked it as a deadlock or serialization victim.</summary>
     private async Task<T> WriteWithRetryAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)

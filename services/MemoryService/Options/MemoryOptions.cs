@@ -52,4 +52,18 @@ public sealed class SearchOptions
     /// <summary>Below this many occurrences a term is never "common" (small stores rank exactly).</summary>
     [Range(0, int.MaxValue)]
     public int CommonTermMinDocs { get; set; } = 2000;
+
+    /// <summary>
+    /// Most postings one query reads to find memories: the rarest terms are read first, the terms that would go past
+    /// this budget are treated as common. The rarest term is always read, whatever its size.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int MaxScoredPostings { get; set; } = 15_000;
+
+    /// <summary>
+    /// How many of the best memories (by the rarer terms) the common terms re-score — Elasticsearch's rescore window.
+    /// Deeper pages widen it to <c>offset + limit</c>.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int RescoreWindow { get; set; } = 200;
 }

@@ -11,9 +11,10 @@ namespace Agents.Micro.MemoryService.Search;
 /// <c>idf = ln(1 + (N − df + 0.5)/(df + 0.5))</c>.
 /// <para>
 /// Memories are found through the selective query terms (one index range read each, summed in SQL); the common terms
-/// (see <see cref="SearchOptions.CommonTermRatio"/>) are then looked up only for those memories, one primary-key probe
-/// per memory and common term. The cost of a query therefore follows the size of its rarer terms' posting lists rather
-/// than the size of the store.
+/// (see <see cref="SearchOptions.CommonTermRatio"/> and <see cref="SearchOptions.MaxScoredPostings"/>) then re-score
+/// only the best <see cref="SearchOptions.RescoreWindow"/> of those memories, one primary-key probe per memory and
+/// common term. The cost of a query is therefore bounded by the postings budget and the window, not by the size of
+/// the store.
 /// </para>
 /// </summary>
 public sealed class Bm25Plan
@@ -46,11 +47,16 @@ public sealed class Bm25Plan
         long docs, long totalLength, SearchOptions options)
     {
         var cutoff = Math.Max(options.CommonTermMinDocs, options.CommonTermRatio * docs);
-        var terms = dfs.OrderBy(t => t.Df).ThenBy(t => t.Term, StringComparer.Ordinal)
-            .Select(t => new WeightedTerm(t.Term, t.Df, Idf(docs, t.Df) * queryTf.GetValueOrDefault(t.Term, 1) * (options.K1 + 1), t.Df > cutoff))
-            .ToList();
-        // A query of common terms only still has to find something: then every term finds memories.
-        if (terms.All(t => t.Common)) terms = terms.Select(t => t with { Common = false }).ToList();
+        var terms = new List<WeightedTerm>();
+        long budget = options.MaxScoredPostings;
+        foreach (var (term, df) in dfs.OrderBy(t => t.Df).ThenBy(t => t.Term, StringComparer.Ordinal))
+        {
+            // Rarest first: the first term always finds memories (a query of common terms only must still find
+            // something); later ones while they are rare enough and the postings budget lasts.
+            var finds = terms.Count == 0 || (df <= cutoff && df <= budget);
+            if (finds) budget -= df;
+            terms.Add(new WeightedTerm(term, df, Idf(docs, df) * queryTf.GetValueOrDefault(term, 1) * (options.K1 + 1), !finds));
+        }
         return new Bm25Plan(terms, Math.Max(1.0, (double)totalLength / Math.Max(1, docs)), options);
     }
 
@@ -106,10 +112,26 @@ public sealed class Bm25Plan
             joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN memory_terms c{i} ON c{i}.user_id = @u AND c{i}.term = @c{i} AND c{i}.seq = s.seq");
         }
 
+        // Without common terms the ranking is exact; with them, only the best RescoreWindow memories by the rarer
+        // terms are re-scored (each common term costs one primary-key probe per memory in the window).
+        string ranked;
+        if (common.Count == 0)
+        {
+            ranked = "r AS (SELECT seq, score, COUNT(*) OVER () AS total FROM s)";
+        }
+        else
+        {
+            p.Add("window", Math.Max(_options.RescoreWindow, offset + limit));
+            ranked = $"""
+                w AS (SELECT seq, doc_len, score, COUNT(*) OVER () AS total FROM s ORDER BY score DESC, seq DESC LIMIT @window),
+                r AS (SELECT s.seq, s.total, {score} AS score FROM w s{joins})
+                """;
+        }
+
         var page = $"""
             WITH {s},
-            r AS (SELECT s.seq, {score} AS score FROM s{joins}),
-            page AS (SELECT seq, score, COUNT(*) OVER () AS total FROM r ORDER BY score DESC, seq DESC LIMIT @limit OFFSET @offset)
+            {ranked},
+            page AS (SELECT seq, score, total FROM r ORDER BY score DESC, seq DESC LIMIT @limit OFFSET @offset)
             SELECT m.id AS Id, m.user_id AS UserId, m.content AS Content, {tagsColumn} AS Tags, m.created_at AS CreatedAt,
                    page.score AS Score, page.total AS Total
             FROM page JOIN memories m ON m.seq = page.seq

@@ -112,7 +112,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
     {
         // 1. Memories already stored under the same content are answered with their id.
         var existing = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var chunk in items.Select(p => p.Sha).Distinct().Chunk(500))
+        foreach (var chunk in items.Select(p => p.Sha).Distinct().Chunk(Rows(500)))
         {
             var rows = await c.QueryAsync<(string Sha, string Id)>(new CommandDefinition(
                 $"SELECT content_sha256, id FROM memories WHERE user_id = @u AND {InList("content_sha256", "shas")}",
@@ -124,7 +124,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         var toInsert = items.Where(p => !existing.ContainsKey(p.Sha)).DistinctBy(p => p.Sha).ToList();
         var inserted = new Dictionary<string, (Prepared Item, long Seq)>(StringComparer.Ordinal);
         var now = UnixTime.Now(clock);
-        foreach (var chunk in toInsert.Chunk(400))
+        foreach (var chunk in toInsert.Chunk(Rows(400)))
         {
             var p = new DynamicParameters();
             p.Add("u", userId);
@@ -148,7 +148,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
 
         // A concurrent transaction stored some of the same contents first: use its ids.
         var lost = toInsert.Where(p => !inserted.ContainsKey(p.Sha)).Select(p => p.Sha).ToList();
-        foreach (var chunk in lost.Chunk(500))
+        foreach (var chunk in lost.Chunk(Rows(500)))
         {
             var rows = await c.QueryAsync<(string Sha, string Id)>(new CommandDefinition(
                 $"SELECT content_sha256, id FROM memories WHERE user_id = @u AND {InList("content_sha256", "shas")}",
@@ -174,7 +174,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
     private async Task IndexAsync(DbConnection c, DbTransaction tx, string userId, List<(Prepared Item, long Seq)> docs, CancellationToken ct)
     {
         var postings = docs.SelectMany(d => d.Item.Index.Terms.Select(t => (Term: t.Key, d.Seq, Tf: t.Value, Len: d.Item.Index.Length)));
-        foreach (var chunk in postings.Chunk(2000))
+        foreach (var chunk in postings.Chunk(Rows(2000)))
         {
             var p = new DynamicParameters();
             p.Add("u", userId);
@@ -194,7 +194,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         // Sorted, so that concurrent writers lock the statistics rows in the same order (no deadlock).
         var df = docs.SelectMany(d => d.Item.Index.Terms.Keys).GroupBy(t => t, StringComparer.Ordinal)
             .Select(g => (Term: g.Key, Count: g.Count())).OrderBy(x => x.Term, StringComparer.Ordinal);
-        foreach (var chunk in df.Chunk(4000))
+        foreach (var chunk in df.Chunk(Rows(4000)))
         {
             var p = new DynamicParameters();
             p.Add("u", userId);
@@ -286,6 +286,13 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         else total = await c.ExecuteScalarAsync<long>(new CommandDefinition(countSql, p, cancellationToken: ct));
         return new MemoryPage(rows.Select(r => new ScoredMemory(r.ToRecord(), r.Score)).ToList(), total);
     }
+
+    /// <summary>
+    /// Rows per multi-row statement. Microsoft.Data.Sqlite looks each parameter up by name (linear in the parameter count),
+    /// so binding grows with the square of a statement's size there: SQLite gets short statements, which cost it nothing
+    /// (no network round trip), PostgreSQL long ones.
+    /// </summary>
+    private int Rows(int postgresRows) => db.IsPostgres ? postgresRows : Math.Max(1, postgresRows / 20);
 
     /// <summary>
     /// Membership in an array parameter: Dapper hands Npgsql the array as one parameter (<c>= ANY</c>) and expands it

@@ -1,5 +1,6 @@
 // Loads N synthetic memories for one user and reports search latency percentiles of the real store code.
 // Usage: dotnet run -c Release --project bench/MemoryBench -- [--count 100000] [--queries 500] [--sqlite] [--no-postgres] [--keep]
+//        [--existing <database name>]  (search a database kept by an earlier --keep run instead of loading a new one)
 // PostgreSQL: AGENTS_TEST_PG (admin connection string; a throwaway database is created and dropped).
 using System.Diagnostics;
 using Agents.Micro.MemoryBench;
@@ -15,7 +16,20 @@ var keep = args.Contains("--keep");
 var adminCs = Environment.GetEnvironmentVariable("AGENTS_TEST_PG") is { Length: > 0 } e
     ? e : "Host=127.0.0.1;Port=5432;Username=agents;Password=agents;Database=postgres";
 
-if (!args.Contains("--no-postgres"))
+var existingIndex = Array.IndexOf(args, "--existing");
+if (existingIndex >= 0)
+{
+    var cs = new NpgsqlConnectionStringBuilder(adminCs) { Database = args[existingIndex + 1] }.ConnectionString;
+    var explainIndex = Array.IndexOf(args, "--explain");
+    if (explainIndex >= 0)
+    {
+        await using var edb = new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = cs });
+        await Explain.RunAsync(edb, "bench-user", args[explainIndex + 1]);
+        return;
+    }
+    await RunAsync("postgres", new DatabaseOptions { Provider = "postgres", ConnectionString = cs }, load: false);
+}
+else if (!args.Contains("--no-postgres"))
 {
     var name = "agents_bench_" + Guid.NewGuid().ToString("N")[..12];
     await Admin($"CREATE DATABASE {name}");
@@ -46,7 +60,7 @@ if (args.Contains("--sqlite"))
     }
 }
 
-async Task RunAsync(string label, DatabaseOptions dbOptions)
+async Task RunAsync(string label, DatabaseOptions dbOptions, bool load = true)
 {
     await using var db = new SqlDatabase(dbOptions);
     var store = new SqlMemoryStore(db, Options.Create(new MemoryOptions()), TimeProvider.System);
@@ -57,16 +71,17 @@ async Task RunAsync(string label, DatabaseOptions dbOptions)
     await store.SaveManyAsync("other-user", [new NewMemory("The other user likes oolong tea"), new NewMemory("另一个用户喜欢乌龙茶")]);
 
     var corpus = new Corpus(seed: 42);
-    var load = Stopwatch.StartNew();
+    var loading = Stopwatch.StartNew();
     var stored = 0;
-    for (var done = 0; done < count; done += 1000)
+    for (var done = 0; load && done < count; done += 1000)
     {
         var batch = Enumerable.Range(0, Math.Min(1000, count - done)).Select(_ => new NewMemory(corpus.Memory())).ToList();
         stored += (await store.SaveManyAsync(user, batch)).Count(r => !r.Duplicate);
-        if ((done + 1000) % 20_000 == 0) Console.WriteLine($"[{label}] loaded {done + 1000:N0} ({load.Elapsed.TotalSeconds:F0} s)");
+        if ((done + 1000) % 20_000 == 0) Console.WriteLine($"[{label}] loaded {done + 1000:N0} ({loading.Elapsed.TotalSeconds:F0} s)");
     }
-    load.Stop();
-    Console.WriteLine($"[{label}] stored {stored:N0} memories for one user in {load.Elapsed.TotalSeconds:F1} s ({stored / load.Elapsed.TotalSeconds:F0}/s)");
+    loading.Stop();
+    if (load) Console.WriteLine($"[{label}] stored {stored:N0} memories for one user in {loading.Elapsed.TotalSeconds:F1} s ({stored / loading.Elapsed.TotalSeconds:F0}/s)");
+    else stored = (int)(await store.ListAsync(user, 1, 0)).Total;
 
     // Steady state: autovacuum / ANALYZE would have run on a live database; do it now rather than wait for it.
     await using (var c = await db.OpenAsync())

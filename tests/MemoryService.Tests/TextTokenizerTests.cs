@@ -8,7 +8,7 @@ public sealed class TextTokenizerTests
     public void ForQuery_ChineseRun_GivesBigramsAndCharacters()
     {
         var terms = TextTokenizer.ForQuery("乌龙茶");
-        Assert.Equal(["乌龙", "龙茶", "乌", "龙", "茶"], terms.Keys);
+        Assert.Equal(["乌龙", "龙茶", "乌", "龙", "茶"], terms.Terms.Keys);
     }
 
     [Fact]
@@ -22,14 +22,35 @@ public sealed class TextTokenizerTests
     [Fact]
     public void ForQuery_English_LowercasesDropsStopWordsAndFoldsPlurals()
     {
-        Assert.Equal(["cat", "berry", "tea", "ha"], TextTokenizer.ForQuery("The CATS and the berries, TEAS, ha").Keys);
-        Assert.Empty(TextTokenizer.ForQuery("what is it?"));
+        Assert.Equal(["cat", "berry", "tea", "ha"], TextTokenizer.ForQuery("The CATS and the berries, TEAS, ha").Terms.Keys);
+        Assert.Empty(TextTokenizer.ForQuery("what is it?").Terms);
+    }
+
+    [Fact]
+    public void Resolve_KeepsASingleCharacterOnlyWhereNoBigramAroundItOccurs()
+    {
+        var query = TextTokenizer.ForQuery("用户喜欢喝什么茶");
+        string[] stored = ["用户", "喜欢", "喝", "茶", "用", "户", "喜", "欢"];
+
+        var terms = query.Resolve(stored.Contains);
+
+        Assert.Contains("茶", terms.Keys);
+        Assert.Contains("喝", terms.Keys);
+        Assert.DoesNotContain("用", terms.Keys);
+        Assert.DoesNotContain("欢", terms.Keys);
+        Assert.Contains("用户", terms.Keys);
+    }
+
+    [Fact]
+    public void Resolve_KeepsAOneCharacterQuery()
+    {
+        Assert.Equal(["茶"], TextTokenizer.ForQuery("茶").Resolve(_ => true).Keys);
     }
 
     [Fact]
     public void ForQuery_FullWidthCharacters_MatchTheirAsciiForms()
     {
-        Assert.Equal(["abc", "123"], TextTokenizer.ForQuery("ＡＢＣ　１２３").Keys);
+        Assert.Equal(["abc", "123"], TextTokenizer.ForQuery("ＡＢＣ　１２３").Terms.Keys);
     }
 
     [Fact]

@@ -102,14 +102,14 @@ public sealed class Bm25Plan
             """;
 
         var score = new StringBuilder("s.score");
-        var joins = new StringBuilder();
         for (var i = 0; i < common.Count; i++)
         {
             p.Add($"c{i}", common[i].Term);
             p.Add($"cw{i}", common[i].Weight);
+            // A correlated subquery, not a join: it is always a primary-key probe per memory of the window. As a join,
+            // PostgreSQL may prefer to hash the common term's whole posting list, which is what this plan avoids.
             score.Append(CultureInfo.InvariantCulture,
-                $" + COALESCE(@cw{i} * c{i}.tf / (c{i}.tf + @k1 * {string.Format(CultureInfo.InvariantCulture, norm, "s")}), 0)");
-            joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN memory_terms c{i} ON c{i}.user_id = @u AND c{i}.term = @c{i} AND c{i}.seq = s.seq");
+                $" + COALESCE((SELECT @cw{i} * c.tf / (c.tf + @k1 * {string.Format(CultureInfo.InvariantCulture, norm, "s")}) FROM memory_terms c WHERE c.user_id = @u AND c.term = @c{i} AND c.seq = s.seq), 0)");
         }
 
         // Without common terms the ranking is exact; with them, only the best RescoreWindow memories by the rarer
@@ -124,7 +124,7 @@ public sealed class Bm25Plan
             p.Add("window", Math.Max(_options.RescoreWindow, offset + limit));
             ranked = $"""
                 w AS (SELECT seq, doc_len, score, COUNT(*) OVER () AS total FROM s ORDER BY score DESC, seq DESC LIMIT @window),
-                r AS (SELECT s.seq, s.total, {score} AS score FROM w s{joins})
+                r AS (SELECT s.seq, s.total, {score} AS score FROM w s)
                 """;
         }
 

@@ -42,16 +42,24 @@ public static class TextTokenizer
         return new IndexedText(counts, Math.Max(length, 1));
     }
 
-    /// <summary>The distinct terms of a query with how often each occurs in it.</summary>
-    public static IReadOnlyDictionary<string, int> ForQuery(string text)
+    /// <summary>The distinct terms of a query with how often each occurs in it, and when each single CJK character counts.</summary>
+    public static QueryText ForQuery(string text)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        Scan(text, (term, _) => counts[term] = counts.GetValueOrDefault(term) + 1);
-        return counts;
+        var neighbours = new Dictionary<string, List<string[]>>(StringComparer.Ordinal);
+        Scan(text, (term, _) => counts[term] = counts.GetValueOrDefault(term) + 1, (ch, bigrams) =>
+        {
+            if (!neighbours.TryGetValue(ch, out var list)) neighbours[ch] = list = [];
+            list.Add(bigrams);
+        });
+        return new QueryText(counts, neighbours);
     }
 
-    /// <summary>Emits every term; <c>primary</c> is false for the single characters added inside longer CJK runs.</summary>
-    private static void Scan(string text, Action<string, bool> emit)
+    /// <summary>
+    /// Emits every term; <c>primary</c> is false for the single characters added inside longer CJK runs, which are also
+    /// reported to <paramref name="character"/> with the bigrams of the run that contain them.
+    /// </summary>
+    private static void Scan(string text, Action<string, bool> emit, Action<string, string[]>? character = null)
     {
         if (string.IsNullOrEmpty(text)) return;
         var normalized = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
@@ -80,7 +88,15 @@ public static class TextTokenizer
             else
             {
                 for (var i = 0; i + 1 < cjk.Count; i++) emit(cjk[i] + cjk[i + 1], true);
-                foreach (var ch in cjk) emit(ch, false);
+                for (var i = 0; i < cjk.Count; i++)
+                {
+                    emit(cjk[i], false);
+                    if (character is null) continue;
+                    string[] bigrams = i == 0 ? [cjk[0] + cjk[1]]
+                        : i == cjk.Count - 1 ? [cjk[i - 1] + cjk[i]]
+                        : [cjk[i - 1] + cjk[i], cjk[i] + cjk[i + 1]];
+                    character(cjk[i], bigrams);
+                }
             }
             cjk.Clear();
         }
@@ -148,3 +164,37 @@ public static class TextTokenizer
 
 /// <summary>A memory's index terms (term → frequency) and its length in primary terms.</summary>
 public sealed record IndexedText(IReadOnlyDictionary<string, int> Terms, int Length);
+
+/// <summary>
+/// A query's terms (term → frequency in the query). A single character taken from a longer CJK run is only worth
+/// searching where the query's bigrams around it find nothing: "用户喜欢喝什么茶" should search "茶" alone ("什么茶" is not
+/// in the memory "我喜欢喝乌龙茶") but not "用" and "户" ("用户" already matches). Searching every character would
+/// add many frequent terms that cost time and blur the ranking.
+/// </summary>
+public sealed record QueryText(IReadOnlyDictionary<string, int> Terms, IReadOnlyDictionary<string, List<string[]>> CharacterNeighbours)
+{
+    /// <summary>All terms whose statistics are needed (bigrams and the candidate single characters).</summary>
+    public IEnumerable<string> Candidates => Terms.Keys;
+
+    /// <summary>
+    /// The terms to search, given which terms occur in the user's memories: every word and bigram, and each single
+    /// character that stands alone in the query or that has, somewhere in the query, no occurring bigram around it.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> Resolve(Func<string, bool> occurs)
+    {
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (term, count) in Terms)
+        {
+            if (CharacterNeighbours.TryGetValue(term, out var occurrences)
+                && occurrences.All(bigrams => bigrams.Any(occurs))
+                && !StandsAlone(term))
+                continue;
+            result[term] = count;
+        }
+        return result;
+    }
+
+    // A character that is also a one-character run of its own ("茶 and 乌龙") was emitted without neighbours.
+    private bool StandsAlone(string ch) =>
+        Terms.GetValueOrDefault(ch) > CharacterNeighbours[ch].Count;
+}

@@ -265,8 +265,9 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
 
     public async Task<MemoryPage> SearchAsync(string userId, string query, int limit, int offset, CancellationToken ct = default)
     {
-        var queryTerms = TextTokenizer.ForQuery(query).Take(MaxQueryTerms).ToDictionary(StringComparer.Ordinal);
-        if (queryTerms.Count == 0) return new MemoryPage([], 0);
+        var queryText = TextTokenizer.ForQuery(query);
+        var candidates = queryText.Candidates.Take(MaxQueryTerms * 2).ToArray();
+        if (candidates.Length == 0) return new MemoryPage([], 0);
 
         await using var c = await db.OpenAsync(ct);
         var stats = await c.QuerySingleOrDefaultAsync<(long Docs, long TotalLen)?>(new CommandDefinition(
@@ -274,7 +275,10 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         if (stats is not { Docs: > 0 } s) return new MemoryPage([], 0);
         var dfs = (await c.QueryAsync<(string Term, long Df)>(new CommandDefinition(
             $"SELECT term, df FROM memory_term_stats WHERE user_id = @u AND {InList("term", "terms")} AND df > 0",
-            new { u = userId, terms = queryTerms.Keys.ToArray() }, cancellationToken: ct))).ToList();
+            new { u = userId, terms = candidates }, cancellationToken: ct))).ToList();
+        var known = dfs.Select(d => d.Term).ToHashSet(StringComparer.Ordinal);
+        var queryTerms = queryText.Resolve(known.Contains);
+        dfs = dfs.Where(d => queryTerms.ContainsKey(d.Term)).OrderBy(d => d.Df).Take(MaxQueryTerms).ToList();
         if (dfs.Count == 0) return new MemoryPage([], 0);
 
         var plan = Bm25Plan.Create(dfs, queryTerms, s.Docs, s.TotalLen, Bm25);

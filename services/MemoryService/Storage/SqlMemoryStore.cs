@@ -110,6 +110,13 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
     private async Task<IReadOnlyList<SaveResult>> SaveInTransactionAsync(
         DbConnection c, DbTransaction tx, string userId, List<Prepared> items, CancellationToken ct)
     {
+        if (!db.IsPostgres)
+        {
+            // The postings index is written in term order, i.e. all over the B-tree: SQLite's default 2 MB page cache
+            // turns a large import into random I/O. The setting is per connection (pooled), so it sticks.
+            await c.ExecuteAsync(new CommandDefinition("PRAGMA cache_size = -65536", transaction: tx, cancellationToken: ct));
+        }
+
         // 1. Memories already stored under the same content are answered with their id.
         var existing = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var chunk in items.Select(p => p.Sha).Distinct().Chunk(Rows(500)))

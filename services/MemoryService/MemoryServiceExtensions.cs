@@ -1,10 +1,12 @@
 using Agents.Micro.MemoryService.Consumers;
 using Agents.Micro.MemoryService.Endpoints;
 using Agents.Micro.MemoryService.Options;
+using Agents.Micro.MemoryService.Search;
 using Agents.Micro.MemoryService.Storage;
 using Agents.Micro.ServiceDefaults.Data;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.MemoryService;
 
@@ -17,6 +19,10 @@ public static class MemoryServiceExtensions
         builder.Services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        // One long-lived HttpClient (pooled connections recycled for DNS changes); unused while no endpoint is configured.
+        builder.Services.AddSingleton(sp => new EmbeddingClient(
+            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }),
+            sp.GetRequiredService<IOptions<MemoryOptions>>(), sp.GetRequiredService<ILogger<EmbeddingClient>>()));
         builder.Services.AddSingleton<IMemoryStore, SqlMemoryStore>();
         builder.Services.AddHostedService<MemoryStoreInitializer>();
         return builder;

@@ -28,6 +28,44 @@ public sealed class MemoryOptions
     public int MaxRecallLimit { get; set; } = 50;
 
     public SearchOptions Search { get; set; } = new();
+
+    public EmbeddingOptions Embeddings { get; set; } = new();
+}
+
+/// <summary>
+/// An OpenAI-compatible <c>/embeddings</c> endpoint (OpenAI, vLLM, Ollama, …). When <see cref="Endpoint"/> is set,
+/// memories are embedded as they are written and search blends cosine similarity into the BM25 ranking; when it is
+/// empty (the default) search is BM25 only. A failing endpoint never fails a write or a search: they fall back to BM25.
+/// </summary>
+public sealed class EmbeddingOptions
+{
+    /// <summary>Base URL up to and including the API version, e.g. <c>https://api.openai.com/v1</c>; <c>/embeddings</c> is appended.</summary>
+    public string? Endpoint { get; set; }
+
+    public string Model { get; set; } = "text-embedding-3-small";
+
+    /// <summary>Name of the environment variable that holds the API key (the key itself never sits in configuration).</summary>
+    public string? ApiKeyEnv { get; set; }
+
+    /// <summary>Share of the final score that comes from cosine similarity (the rest is BM25 scaled to 0..1).</summary>
+    [Range(0.0, 1.0)]
+    public double Weight { get; set; } = 0.4;
+
+    /// <summary>Memories with a lower cosine similarity are not added by the vector side alone.</summary>
+    [Range(-1.0, 1.0)]
+    public double MinSimilarity { get; set; } = 0.35;
+
+    /// <summary>
+    /// Up to this many memories per user, every memory's vector is compared with the query, so that memories sharing no
+    /// word with it can be found; above it, only the BM25 candidates are re-ranked (no vector index in the databases here).
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int FullScanMaxMemories { get; set; } = 5000;
+
+    [Range(1, 120)]
+    public int TimeoutSeconds { get; set; } = 10;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Endpoint);
 }
 
 /// <summary>BM25 parameters. The defaults are the usual ones (Lucene, Elasticsearch).</summary>

@@ -21,8 +21,13 @@ namespace Agents.Micro.MemoryService.Storage;
 /// total length per user: N and the average length of BM25). The statistics are kept in the same transaction as the
 /// rows, so a search never counts postings to learn them.
 /// </para>
+/// <para>
+/// With an embeddings endpoint configured, <c>memory_vectors</c> holds each memory's unit vector and search blends
+/// cosine similarity into the ranking (see <see cref="EmbeddingOptions"/>).
+/// </para>
 /// </summary>
-public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> options, TimeProvider clock) : IMemoryStore
+public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> options, TimeProvider clock, EmbeddingClient? embeddings = null)
+    : IMemoryStore
 {
     /// <summary>Distinct query terms used at most; a longer query keeps its first terms.</summary>
     public const int MaxQueryTerms = 64;
@@ -83,6 +88,13 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
                 doc_count BIGINT NOT NULL,
                 total_len BIGINT NOT NULL)
             """,
+            $"""
+            CREATE TABLE IF NOT EXISTS memory_vectors (
+                memory_id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                vec {(pg ? "BYTEA" : "BLOB")} NOT NULL)
+            """,
+            "CREATE INDEX IF NOT EXISTS ix_memory_vectors_user ON memory_vectors(user_id)",
         ], ct);
     }
 
@@ -94,10 +106,23 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         ArgumentException.ThrowIfNullOrEmpty(userId);
         if (memories.Count == 0) return [];
         var prepared = memories.Select(Prepare).ToList();
+        if (embeddings is { Enabled: true })
+        {
+            // Outside the transaction: a slow endpoint must not hold database locks.
+            foreach (var chunk in prepared.Chunk(128))
+            {
+                var vectors = await embeddings.EmbedAsync(chunk.Select(p => p.Content).ToList(), ct);
+                if (vectors is null) break;
+                for (var i = 0; i < chunk.Length; i++) chunk[i].Vector = vectors[i];
+            }
+        }
         return await WriteWithRetryAsync((c, tx) => SaveInTransactionAsync(c, tx, userId, prepared, ct), ct);
     }
 
-    private sealed record Prepared(string Id, string Content, string Sha, string TagsJson, IndexedText Index);
+    private sealed record Prepared(string Id, string Content, string Sha, string TagsJson, IndexedText Index)
+    {
+        public float[]? Vector { get; set; }
+    }
 
     private static Prepared Prepare(NewMemory m)
     {
@@ -164,6 +189,11 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         }
 
         if (inserted.Count > 0) await IndexAsync(c, tx, userId, inserted.Values.ToList(), ct);
+        foreach (var (item, _) in inserted.Values.Where(v => v.Item.Vector is not null))
+        {
+            await c.ExecuteAsync(new CommandDefinition("INSERT INTO memory_vectors (memory_id, user_id, vec) VALUES (@id, @u, @v)",
+                new { id = item.Id, u = userId, v = EmbeddingClient.ToBytes(item.Vector!) }, tx, cancellationToken: ct));
+        }
 
         var results = new List<SaveResult>(items.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -250,6 +280,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
                 "DELETE FROM memory_term_stats WHERE user_id = @u AND df <= 0 AND term IN (SELECT term FROM memory_terms WHERE seq = @s)",
                 p, tx, cancellationToken: ct));
             await c.ExecuteAsync(new CommandDefinition("DELETE FROM memory_terms WHERE seq = @s", p, tx, cancellationToken: ct));
+            await c.ExecuteAsync(new CommandDefinition("DELETE FROM memory_vectors WHERE memory_id = @id", new { id }, tx, cancellationToken: ct));
             await c.ExecuteAsync(new CommandDefinition(
                 "UPDATE memory_user_stats SET doc_count = doc_count - 1, total_len = total_len - @len WHERE user_id = @u",
                 p, tx, cancellationToken: ct));
@@ -272,14 +303,46 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
 
     public async Task<MemoryPage> SearchAsync(string userId, string query, int limit, int offset, CancellationToken ct = default)
     {
-        var queryText = TextTokenizer.ForQuery(query);
-        var candidates = queryText.Candidates.Take(MaxQueryTerms * 2).ToArray();
-        if (candidates.Length == 0) return new MemoryPage([], 0);
-
+        var queryVector = embeddings is { Enabled: true } ? (await embeddings.EmbedAsync([query], ct))?[0] : null;
         await using var c = await db.OpenAsync(ct);
         var stats = await c.QuerySingleOrDefaultAsync<(long Docs, long TotalLen)?>(new CommandDefinition(
             "SELECT doc_count, total_len FROM memory_user_stats WHERE user_id = @u", new { u = userId }, cancellationToken: ct));
         if (stats is not { Docs: > 0 } s) return new MemoryPage([], 0);
+        if (queryVector is null) return await Bm25Async(c, userId, query, s, limit, offset, ct);
+
+        // Hybrid: BM25's best window plus, for stores small enough to scan, the memories closest to the query vector.
+        var window = Math.Max(Bm25.RescoreWindow, offset + limit);
+        var lexical = await Bm25Async(c, userId, query, s, window, 0, ct);
+        var e = options.Value.Embeddings;
+        var ids = lexical.Items.Select(i => i.Memory.Id).ToArray();
+        var vectorRows = s.Docs <= e.FullScanMaxMemories
+            ? await c.QueryAsync<(string Id, byte[] Vec)>(new CommandDefinition(
+                "SELECT memory_id, vec FROM memory_vectors WHERE user_id = @u", new { u = userId }, cancellationToken: ct))
+            : await c.QueryAsync<(string Id, byte[] Vec)>(new CommandDefinition(
+                $"SELECT memory_id, vec FROM memory_vectors WHERE user_id = @u AND {InList("memory_id", "ids")}", new { u = userId, ids }, cancellationToken: ct));
+        var similarity = vectorRows.ToDictionary(r => r.Id, r => EmbeddingClient.Dot(queryVector, EmbeddingClient.FromBytes(r.Vec)), StringComparer.Ordinal);
+
+        var lexicalIds = ids.ToHashSet(StringComparer.Ordinal);
+        var extraIds = similarity.Where(kv => !lexicalIds.Contains(kv.Key) && kv.Value >= e.MinSimilarity)
+            .OrderByDescending(kv => kv.Value).Take(window).Select(kv => kv.Key).ToArray();
+        var extras = extraIds.Length == 0 ? [] : (await c.QueryAsync<MemoryRow>(new CommandDefinition(
+            $"SELECT id AS Id, user_id AS UserId, content AS Content, {db.JsonText("tags")} AS Tags, created_at AS CreatedAt FROM memories WHERE user_id = @u AND {InList("id", "ids")}",
+            new { u = userId, ids = extraIds }, cancellationToken: ct))).Select(r => r.ToRecord()).ToList();
+
+        var maxBm25 = lexical.Items.Count > 0 ? lexical.Items.Max(i => i.Score ?? 0) : 0;
+        double Blend(string id, double bm25) =>
+            (1 - e.Weight) * (maxBm25 > 0 ? bm25 / maxBm25 : 0) + e.Weight * Math.Max(0, similarity.GetValueOrDefault(id));
+        var blended = lexical.Items.Select(i => new ScoredMemory(i.Memory, Blend(i.Memory.Id, i.Score ?? 0)))
+            .Concat(extras.Select(m => new ScoredMemory(m, Blend(m.Id, 0))))
+            .OrderByDescending(i => i.Score).ThenByDescending(i => i.Memory.CreatedAt).ToList();
+        return new MemoryPage(blended.Skip(offset).Take(limit).ToList(), lexical.Total + extras.Count);
+    }
+
+    private async Task<MemoryPage> Bm25Async(DbConnection c, string userId, string query, (long Docs, long TotalLen) s, int limit, int offset, CancellationToken ct)
+    {
+        var queryText = TextTokenizer.ForQuery(query);
+        var candidates = queryText.Candidates.Take(MaxQueryTerms * 2).ToArray();
+        if (candidates.Length == 0) return new MemoryPage([], 0);
         var dfs = (await c.QueryAsync<(string Term, long Df)>(new CommandDefinition(
             $"SELECT term, df FROM memory_term_stats WHERE user_id = @u AND {InList("term", "terms")} AND df > 0",
             new { u = userId, terms = candidates }, cancellationToken: ct))).ToList();

@@ -1,0 +1,46 @@
+using Agents.Micro.MemoryService.Options;
+using Agents.Micro.MemoryService.Storage;
+using Agents.Micro.MemoryService.Validation;
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Http;
+using Agents.Micro.ServiceDefaults.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.MemoryService.Endpoints;
+
+public sealed record LongTermWriteResponse(string Status, string MemoryId, string Message);
+
+/// <summary>The agent-service API's memory endpoint (<c>spec/agent-service-api.md</c>).</summary>
+public static class LongTermMemoryEndpoints
+{
+    public const string StoredMessage = "记忆存储成功";
+
+    public static IEndpointRouteBuilder MapLongTermMemoryEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/agent/write/longterm", WriteLongTerm).RequireAuthorization().WithTags("agent memory");
+        return app;
+    }
+
+    /// <summary>
+    /// POST /agent/write/longterm <c>{"user_id", "memory_info"}</c>. The path names the user, so the caller must be that
+    /// user (or an admin). Writing the same content again answers with the id it already has.
+    /// </summary>
+    public static async Task<Results<Ok<LongTermWriteResponse>, JsonHttpResult<ErrorBody>>> WriteLongTerm(
+        HttpContext ctx, IMemoryStore store, IOptions<MemoryOptions> options, CancellationToken ct)
+    {
+        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["user_id", "memory_info"]);
+        if (body is null) return ApiError.Status(status, error!);
+        var userId = body.String("user_id", required: true, maxLength: 128);
+        var info = body.String("memory_info", required: true, maxLength: int.MaxValue);
+        if (body.Error is not null) return ApiError.BadRequest(body.Error);
+        if (MemoryInput.CheckContent(info, options.Value, "memory_info") is { } bad) return ApiError.BadRequest(bad);
+
+        var caller = ctx.Caller();
+        if (userId != caller.UserId && !caller.IsAdmin)
+            return ApiError.Forbidden("user_id does not match the authenticated user");
+
+        var saved = await store.SaveAsync(userId!, new NewMemory(info!), ct);
+        return TypedResults.Ok(new LongTermWriteResponse("success", saved.Id, StoredMessage));
+    }
+}

@@ -1,0 +1,92 @@
+using System.Globalization;
+using Agents.Micro.MemoryService.Options;
+using Agents.Micro.MemoryService.Storage;
+using Agents.Micro.MemoryService.Validation;
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Http;
+using Agents.Micro.ServiceDefaults.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.MemoryService.Endpoints;
+
+/// <summary>
+/// <c>/api/v1/memories</c>: the caller's own memories. Admins get no view of other users here; an id that belongs to
+/// someone else answers 404 exactly like an unknown one, so ids reveal nothing.
+/// </summary>
+public static class MemoryEndpoints
+{
+    public const int DefaultLimit = 20;
+    public const int MaxLimit = 100;
+
+    public static IEndpointRouteBuilder MapMemoryEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/memories").RequireAuthorization().WithTags("v1 memories");
+        api.MapGet("/", ListOrSearch);
+        api.MapPost("/", Create);
+        api.MapGet("/{memory_id}", Get);
+        api.MapDelete("/{memory_id}", Delete);
+        return app;
+    }
+
+    /// <summary>GET /api/v1/memories?q=&amp;limit=&amp;offset= — ranked search when <c>q</c> is given, newest first otherwise.</summary>
+    public static async Task<Results<Ok<MemoryListResponse>, JsonHttpResult<ErrorBody>>> ListOrSearch(
+        HttpContext ctx, IMemoryStore store, IOptions<MemoryOptions> options, CancellationToken ct)
+    {
+        var query = ctx.Request.Query;
+        var limit = DefaultLimit;
+        if (query["limit"] is { Count: > 0 } l &&
+            (!int.TryParse(l[0], NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit))
+            return ApiError.BadRequest($"'limit' must be an integer between 1 and {MaxLimit}");
+        var offset = 0;
+        if (query["offset"] is { Count: > 0 } o && !int.TryParse(o[0], NumberStyles.None, CultureInfo.InvariantCulture, out offset))
+            return ApiError.BadRequest("'offset' must be a non-negative integer");
+        var q = query["q"] is { Count: > 0 } qv ? qv[0] : null;
+        if (q is not null && q.Length > options.Value.MaxQueryLength)
+            return ApiError.BadRequest($"'q' is longer than {options.Value.MaxQueryLength} characters");
+
+        var userId = ctx.Caller().UserId;
+        var page = string.IsNullOrWhiteSpace(q)
+            ? await store.ListAsync(userId, limit, offset, ct)
+            : await store.SearchAsync(userId, q, limit, offset, ct);
+        var items = page.Items.Select(i => MemoryDto.From(i.Memory, i.Score)).ToList();
+        return TypedResults.Ok(new MemoryListResponse(true, items, page.Total, limit, offset));
+    }
+
+    /// <summary>
+    /// POST /api/v1/memories <c>{"content", "tags"?}</c> — 201 with the new id; 200 with <c>duplicate: true</c> and the
+    /// existing id when the same content is already stored (its tags are left as they were).
+    /// </summary>
+    public static async Task<Results<Created<MemoryCreatedResponse>, Ok<MemoryCreatedResponse>, JsonHttpResult<ErrorBody>>> Create(
+        HttpContext ctx, IMemoryStore store, IOptions<MemoryOptions> options, CancellationToken ct)
+    {
+        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["content", "tags"]);
+        if (body is null) return ApiError.Status(status, error!);
+        var content = body.String("content", required: true, maxLength: int.MaxValue);
+        var tags = body.StringArray("tags", maxItems: options.Value.MaxTags);
+        if (body.Error is not null) return ApiError.BadRequest(body.Error);
+        if (MemoryInput.CheckContent(content, options.Value) is { } badContent) return ApiError.BadRequest(badContent);
+        if (MemoryInput.CheckTags(tags, options.Value) is { } badTags) return ApiError.BadRequest(badTags);
+
+        var saved = await store.SaveAsync(ctx.Caller().UserId, new NewMemory(content!, tags), ct);
+        var response = new MemoryCreatedResponse(true, saved.Id, saved.Duplicate);
+        return saved.Duplicate ? TypedResults.Ok(response) : TypedResults.Created($"/api/v1/memories/{saved.Id}", response);
+    }
+
+    /// <summary>GET /api/v1/memories/{memory_id}.</summary>
+    public static async Task<Results<Ok<MemoryResponse>, JsonHttpResult<ErrorBody>>> Get(
+        string memory_id, HttpContext ctx, IMemoryStore store, CancellationToken ct)
+    {
+        var memory = await store.GetAsync(ctx.Caller().UserId, memory_id, ct);
+        if (memory is null) return ApiError.NotFound($"memory '{memory_id}' not found");
+        return TypedResults.Ok(new MemoryResponse(true, MemoryDto.From(memory)));
+    }
+
+    /// <summary>DELETE /api/v1/memories/{memory_id}.</summary>
+    public static async Task<Results<Ok<MemoryDeletedResponse>, JsonHttpResult<ErrorBody>>> Delete(
+        string memory_id, HttpContext ctx, IMemoryStore store, CancellationToken ct)
+    {
+        if (!await store.DeleteAsync(ctx.Caller().UserId, memory_id, ct)) return ApiError.NotFound($"memory '{memory_id}' not found");
+        return TypedResults.Ok(new MemoryDeletedResponse(true, memory_id));
+    }
+}

@@ -1,0 +1,48 @@
+using Agents.Micro.MemoryService.Consumers;
+using Agents.Micro.MemoryService.Endpoints;
+using Agents.Micro.MemoryService.Options;
+using Agents.Micro.MemoryService.Search;
+using Agents.Micro.MemoryService.Storage;
+using Agents.Micro.ServiceDefaults.Data;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.MemoryService;
+
+public static class MemoryServiceExtensions
+{
+    /// <summary>The memory store (its own tables in the configured database) and its limits. The host adds auth and messaging.</summary>
+    public static IHostApplicationBuilder AddMemoryService(this IHostApplicationBuilder builder)
+    {
+        builder.AddDatabase();
+        builder.Services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        // One long-lived HttpClient (pooled connections recycled for DNS changes); unused while no endpoint is configured.
+        builder.Services.AddSingleton(sp => new EmbeddingClient(
+            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }),
+            sp.GetRequiredService<IOptions<MemoryOptions>>(), sp.GetRequiredService<ILogger<EmbeddingClient>>()));
+        builder.Services.AddSingleton<IMemoryStore, SqlMemoryStore>();
+        builder.Services.AddHostedService<MemoryStoreInitializer>();
+        return builder;
+    }
+
+    /// <summary>
+    /// The request/response consumers the agent worker calls (<c>IRequestClient&lt;RecallMemories&gt;</c>,
+    /// <c>IRequestClient&lt;SaveMemory&gt;</c>), so that no other service reads the memory tables.
+    /// </summary>
+    public static IBusRegistrationConfigurator AddMemoryServiceMessaging(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<RecallMemoriesConsumer, RecallMemoriesConsumerDefinition>();
+        bus.AddConsumer<SaveMemoryConsumer, SaveMemoryConsumerDefinition>();
+        return bus;
+    }
+
+    public static IEndpointRouteBuilder MapMemoryService(this IEndpointRouteBuilder app)
+    {
+        app.MapLongTermMemoryEndpoints();
+        app.MapMemoryEndpoints();
+        return app;
+    }
+}

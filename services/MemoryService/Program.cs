@@ -1,0 +1,19 @@
+using Agents.Micro.MemoryService;
+using Agents.Micro.ServiceDefaults;
+using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Messaging;
+using Agents.Micro.ServiceDefaults.Security;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("memory-service");
+builder.AddInternalIdentityAuth();
+builder.AddMemoryService();
+builder.AddAgentsMessaging(bus => bus.AddMemoryServiceMessaging());
+
+var app = builder.Build();
+app.UseApiErrors();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapDefaultEndpoints();
+app.MapMemoryService();
+app.Run();

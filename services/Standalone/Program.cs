@@ -1,6 +1,7 @@
 using Agents.Micro.AgentWorker;
 using Agents.Micro.FileService;
 using Agents.Micro.Gateway;
+using Agents.Micro.MemoryService;
 using Agents.Micro.ServiceDefaults;
 using Agents.Micro.ServiceDefaults.Messaging;
 using Agents.Micro.Standalone;
@@ -14,11 +15,13 @@ builder.AddGatewayEdge();
 builder.AddTaskApi();
 builder.AddAgentWorker();
 builder.AddFileService();
+builder.AddMemoryService();
 builder.AddAgentsMessaging(bus =>
 {
     bus.AddTaskApiMessaging();
     bus.AddAgentWorkerMessaging();
     bus.AddFileServiceMessaging();
+    bus.AddMemoryServiceMessaging();
 });
 builder.Services.AddHostedService<DevTokenBootstrap>();
 builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
@@ -30,4 +33,5 @@ app.MapOpenApi();
 var api = app.MapGroup("").RequireGatewayRateLimit();
 api.MapTaskApi();
 api.MapFileService();
+api.MapMemoryService();
 app.Run();

@@ -251,6 +251,22 @@ public sealed class MemoryApiTests(MemoryServiceFactory factory) : IClassFixture
         await AssertError(await factory.ClientFor(NewUser()).GetAsync("/api/v1/memories?" + query, Ct), HttpStatusCode.BadRequest, error);
     }
 
+    [Theory]
+    [InlineData("/api/v1/memories?offset=2147483647&limit=100")]
+    [InlineData("/api/v1/memories?q=note&offset=2147483647&limit=100")]
+    public async Task ListMemories_OffsetBeyondTheEnd_ReturnsAnEmptyPage(string url)
+    {
+        var client = factory.ClientFor(NewUser());
+        await Create(client, "a note");
+
+        var r = await client.GetAsync(url, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var page = await ReadJson(r);
+        Assert.Empty(page.GetProperty("items").EnumerateArray());
+        Assert.Equal(1, page.GetProperty("total").GetInt64());
+    }
+
     [Fact]
     public async Task ListMemories_OverlongQuery_Returns400()
     {

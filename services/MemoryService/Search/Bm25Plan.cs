@@ -121,7 +121,7 @@ public sealed class Bm25Plan
         }
         else
         {
-            p.Add("window", Math.Max(_options.RescoreWindow, offset + limit));
+            p.Add("window", (int)Math.Min(int.MaxValue, Math.Max(_options.RescoreWindow, (long)offset + limit)));
             ranked = $"""
                 w AS (SELECT seq, doc_len, score, COUNT(*) OVER () AS total FROM s ORDER BY score DESC, seq DESC LIMIT @window),
                 r AS (SELECT s.seq, s.total, {score} AS score FROM w s)

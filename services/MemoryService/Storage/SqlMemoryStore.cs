@@ -311,7 +311,7 @@ public sealed class SqlMemoryStore(SqlDatabase db, IOptions<MemoryOptions> optio
         if (queryVector is null) return await Bm25Async(c, userId, query, s, limit, offset, ct);
 
         // Hybrid: BM25's best window plus, for stores small enough to scan, the memories closest to the query vector.
-        var window = Math.Max(Bm25.RescoreWindow, offset + limit);
+        var window = (int)Math.Min(int.MaxValue, Math.Max(Bm25.RescoreWindow, (long)offset + limit));
         var lexical = await Bm25Async(c, userId, query, s, window, 0, ct);
         var e = options.Value.Embeddings;
         var ids = lexical.Items.Select(i => i.Memory.Id).ToArray();

@@ -37,7 +37,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddSingleton<IImageLoader, WorkspaceImageLoader>();
         builder.Services.AddScoped<IAgentTool, RememberTool>();
         builder.Services.AddScoped<IAgentTool, RecallTool>();
-        builder.Services.AddHostedService<WorkerStartup>();
+        builder.Services.AddSchemaInitializer<ITaskStore>("task", (s, ct) => s.EnsureSchemaAsync(ct));
         // Registered after MassTransit's hosted service when the host adds messaging next: stops first, drains, then the bus stops.
         builder.Services.AddHostedService<WorkerDrain>();
         return builder;
@@ -52,29 +52,6 @@ public static class AgentWorkerExtensions
         bus.AddRequestClient<SaveMemory>();
         return bus;
     }
-}
-
-/// <summary>Creates the task schema if this worker starts before TaskApi did.</summary>
-internal sealed class WorkerStartup(ITaskStore store, ILogger<WorkerStartup> log) : IHostedService
-{
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await store.EnsureSchemaAsync(cancellationToken);
-                return;
-            }
-            catch (Exception ex) when (attempt < 30 && !cancellationToken.IsCancellationRequested)
-            {
-                log.LogWarning("database not ready ({Error}); retrying", ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-            }
-        }
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>

@@ -24,7 +24,7 @@ public static class MemoryServiceExtensions
             new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }),
             sp.GetRequiredService<IOptions<MemoryOptions>>(), sp.GetRequiredService<ILogger<EmbeddingClient>>()));
         builder.Services.AddSingleton<IMemoryStore, SqlMemoryStore>();
-        builder.Services.AddHostedService<MemoryStoreInitializer>();
+        builder.Services.AddSchemaInitializer<IMemoryStore>("memory", (s, ct) => s.EnsureSchemaAsync(ct));
         return builder;
     }
 

@@ -12,7 +12,6 @@ public sealed class DevTokenBootstrap(TokenStore tokens, IOptions<AuthOptions> a
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await tokens.EnsureSchemaAsync(cancellationToken);
         foreach (var t in auth.Value.Tokens)
             await tokens.ImportHashAsync(t.Sha256, t.UserId, t.Name, t.Admin, cancellationToken);
         var dir = config["Standalone:DataDir"] ?? ".data";

@@ -20,7 +20,7 @@ public static class TaskApiExtensions
         builder.Services.AddSingleton<TaskSubmitter>();
         builder.Services.AddSingleton<TaskCanceller>();
         builder.Services.AddSingleton<TaskResumer>();
-        builder.Services.AddHostedService<TaskStoreInitializer>();
+        builder.Services.AddSchemaInitializer<ITaskStore>("task", (s, ct) => s.EnsureSchemaAsync(ct));
         builder.Services.AddHostedService<StrandedTaskRedispatcher>();
         return builder;
     }

@@ -1,3 +1,4 @@
+using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.Gateway.Edge;
 using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Security;
@@ -31,7 +32,7 @@ public static class GatewayEdgeExtensions
                 "every Auth:Tokens entry needs Sha256: the 64 hex characters of the token's SHA-256")
             .Validate(o => o.Tokens.All(t => !string.IsNullOrWhiteSpace(t.UserId)), "every Auth:Tokens entry needs a UserId")
             .ValidateOnStart();
-        builder.Services.AddHostedService<TokenStoreInitializer>();
+        builder.Services.AddSchemaInitializer<TokenStore>("token", (s, ct) => s.EnsureSchemaAsync(ct));
 
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();

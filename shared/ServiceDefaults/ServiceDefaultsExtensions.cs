@@ -37,7 +37,6 @@ public static class ServiceDefaultsExtensions
         builder.AddAgentsTelemetry(serviceName);
         builder.Services.AddHealthChecks();
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
-        builder.Services.AddProblemDetails();
         return builder;
     }
 

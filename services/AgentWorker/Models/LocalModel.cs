@@ -60,8 +60,10 @@ public sealed partial class LocalModel(LocalModelOptions options) : IChatModel
             yield break;
         }
 
-        var answer = afterTools ? AnswerFromTools(messages) : Answer(query, messages, out var countTo);
-        var chunks = afterTools || !CountIntent().IsMatch(query) ? Chunk(answer, 10) : answer.Split(' ').Select((w, i) => i == 0 ? w : " " + w).ToList();
+        var counting = false;
+        var answer = afterTools ? AnswerFromTools(messages) : Answer(query, messages, out counting);
+        // Counting streams one number per chunk (a long, steady stream for cancel demos); other answers in ~10 chunks.
+        var chunks = counting ? answer.Split(' ').Select((w, i) => i == 0 ? w : " " + w).ToList() : Chunk(answer, 10);
         foreach (var c in chunks)
         {
             await PauseAsync(ct);
@@ -139,12 +141,15 @@ public sealed partial class LocalModel(LocalModelOptions options) : IChatModel
         return sb.ToString().Trim();
     }
 
-    private static string Answer(string query, IReadOnlyList<ChatMessage> messages, out int countTo)
+    private static string Answer(string query, IReadOnlyList<ChatMessage> messages, out bool counting)
     {
-        countTo = 0;
         var m = CountIntent().Match(query);
-        if (m.Success && int.TryParse(m.Groups["n"].Value, out countTo))
-            return string.Join(' ', Enumerable.Range(1, Math.Max(1, countTo)));
+        counting = false;
+        if (m.Success && int.TryParse(m.Groups["n"].Value, out var n))
+        {
+            counting = true;
+            return string.Join(' ', Enumerable.Range(1, Math.Max(1, n)));
+        }
         if (PreviousIntent().IsMatch(query))
         {
             var users = messages.Where(x => x.Role == ChatMessage.User).ToList();

@@ -1,5 +1,6 @@
 using Agents.Micro.ServiceDefaults.Agents;
 using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.Storage.Files;
 using Agents.Micro.Storage.Tasks;
 using Agents.Micro.TaskApi.Endpoints;
 using Agents.Micro.TaskApi.Tasks;
@@ -13,6 +14,7 @@ public static class TaskApiExtensions
     public static IHostApplicationBuilder AddTaskApi(this IHostApplicationBuilder builder)
     {
         builder.AddDatabase();
+        builder.AddFileStoreReader();
         builder.Services.AddOptions<ModelCatalogOptions>().BindConfiguration(ModelCatalogOptions.SectionName);
         builder.Services.AddOptions<DispatchOptions>().BindConfiguration(DispatchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ITaskStore, SqlTaskStore>();
@@ -20,6 +22,7 @@ public static class TaskApiExtensions
         builder.Services.AddSingleton<TaskSubmitter>();
         builder.Services.AddSingleton<TaskCanceller>();
         builder.Services.AddSingleton<TaskResumer>();
+        builder.Services.AddSingleton<MessageImages>();
         builder.Services.AddSchemaInitializer<ITaskStore>("task", (s, ct) => s.EnsureSchemaAsync(ct));
         builder.Services.AddHostedService<StrandedTaskRedispatcher>();
         return builder;

@@ -19,6 +19,12 @@ public sealed class EmbeddedApp : WebApplicationFactory<Agents.Micro.Standalone.
         builder.UseSetting("LocalModel:ChunkDelayMs", "5");
         builder.UseSetting("Worker:RecallTimeoutMs", "300");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        // A vision model, for sending images (never actually reached: the tests only look at what happens at send time).
+        builder.UseSetting("Models:Items:vision:Provider", "openai");
+        builder.UseSetting("Models:Items:vision:Endpoint", "http://127.0.0.1:9/v1");
+        builder.UseSetting("Models:Items:vision:Model", "vision-test");
+        builder.UseSetting("Models:Items:vision:Vision", "true");
+        builder.UseSetting("Models:Items:vision:MaxRetries", "0");
     }
 
     public async ValueTask InitializeAsync() => await Task.Run(() => Server);

@@ -108,6 +108,42 @@ public sealed partial class V1ApiTests(EmbeddedApp app) : IClassFixture<Embedded
     }
 
     [Fact]
+    public async Task SendMessage_WithImages_ChecksEachImageAtSendTime()
+    {
+        var user = "img-" + Guid.NewGuid().ToString("N")[..6];
+        var c = await app.ClientForAsync(user);
+        using (var form = new MultipartFormDataContent())
+        {
+            form.Add(new ByteArrayContent([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "file", "cat.png");
+            form.Add(new StringContent("pics"), "dir");
+            Assert.Equal(HttpStatusCode.OK, (await c.PostAsync("/api/v1/files/upload", form)).StatusCode);
+        }
+
+        var cases = new (string Json, string ErrorContains)[]
+        {
+            ("""{"message":"look","images":["pics/dog.png"],"model_key":"vision"}""", "pics/dog.png' was not found"),
+            ("""{"message":"look","images":["pics/cat.png","pics/none.jpg"],"model_key":"vision"}""", "pics/none.jpg' was not found"),
+            ("""{"message":"look","images":["../etc/passwd.png"],"model_key":"vision"}""", "not a valid workspace path"),
+            ("""{"message":"look","images":["notes.txt"],"model_key":"vision"}""", "is not an image"),
+            ("""{"message":"look","images":["pics"],"model_key":"vision"}""", "is not an image"),
+            ("""{"message":"look","images":["pics/cat.png"]}""", "does not accept images"),
+        };
+        foreach (var (json, expected) in cases)
+        {
+            var (status, body) = await SendAsync(c, HttpMethod.Post, "/api/v1/messages", json);
+            Assert.True(status == HttpStatusCode.BadRequest, $"{json}: {status} {body}");
+            AssertError(body);
+            Assert.Contains(expected, body.GetProperty("error").GetString());
+        }
+        var (_, none) = await SendAsync(c, HttpMethod.Get, "/api/v1/conversations");
+        Assert.Empty(none.GetProperty("items").EnumerateArray());
+
+        // The image that exists is accepted for a vision model.
+        var (ok, accepted) = await SendAsync(c, HttpMethod.Post, "/api/v1/messages", """{"message":"look","images":["pics/cat.png"],"model_key":"vision"}""");
+        Assert.True(ok == HttpStatusCode.Accepted, accepted.ToString());
+    }
+
+    [Fact]
     public async Task SendMessage_WithWrongContentType_Returns415()
     {
         var c = await app.ClientForAsync("ct-user");

@@ -24,7 +24,7 @@ public static class MessageEndpoints
 
     /// <summary>POST /api/v1/messages — 202 with the new task; 400 for bad input, 404 unknown conversation, 409 busy conversation.</summary>
     public static async Task<Results<JsonHttpResult<SendMessageResponse>, JsonHttpResult<ErrorBody>>> SendMessage(
-        HttpContext ctx, TaskSubmitter submitter, CancellationToken ct)
+        HttpContext ctx, TaskSubmitter submitter, MessageImages imageCheck, CancellationToken ct)
     {
         var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, Fields);
         if (body is null) return ApiError.Status(status, error!);
@@ -46,11 +46,13 @@ public static class MessageEndpoints
         {
             if (string.IsNullOrWhiteSpace(img)) return ApiError.BadRequest("'images' must not contain empty paths");
         }
+        var (imagePaths, imageError) = await imageCheck.CheckAsync(ctx.Caller().UserId, images, ct);
+        if (imagePaths is null) return ApiError.BadRequest(imageError!);
 
         var options = new TaskOptions
         {
             Message = message ?? "",
-            Images = images,
+            Images = imagePaths,
             ModelKey = modelKey,
             RunMode = runMode,
             ThinkingMode = thinking,

@@ -14,6 +14,21 @@ public static class FileStoreExtensions
     /// </summary>
     public static IHostApplicationBuilder AddFileStore(this IHostApplicationBuilder builder)
     {
+        if (builder.Services.Any(d => d.ServiceType == typeof(FileStoreInitializer))) return builder;
+        builder.AddFileStoreReader();
+        builder.Services.AddSingleton<FileStoreInitializer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FileStoreInitializer>());
+        builder.Services.AddHealthChecks().AddCheck<FileStoreHealthCheck>("file-store", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// Only the configured <see cref="IFileStore"/>, for a service that looks at users' files without owning them
+    /// (TaskApi checks that a message's images exist): no bucket creation at start-up and no readiness check, so an
+    /// S3 outage does not take that service out of rotation.
+    /// </summary>
+    public static IHostApplicationBuilder AddFileStoreReader(this IHostApplicationBuilder builder)
+    {
         if (builder.Services.Any(d => d.ServiceType == typeof(IFileStore))) return builder;
         builder.Services.AddOptions<FileStorageOptions>().BindConfiguration(FileStorageOptions.SectionName)
             .ValidateDataAnnotations()
@@ -29,8 +44,6 @@ public static class FileStoreExtensions
             var o = sp.GetRequiredService<IOptions<FileStorageOptions>>().Value;
             return o.IsS3 ? new S3FileStore(o.S3) : new LocalFileStore(o.LocalRoot);
         });
-        builder.Services.AddHostedService<FileStoreInitializer>();
-        builder.Services.AddHealthChecks().AddCheck<FileStoreHealthCheck>("file-store", tags: ["ready"]);
         return builder;
     }
 

@@ -5,7 +5,7 @@ using Agents.Micro.TestSupport;
 namespace Agents.Micro.Integration.Tests;
 
 /// <summary>End to end across processes: client → Gateway → TaskApi → RabbitMQ → two AgentWorkers → PostgreSQL.</summary>
-public sealed class DistributedTests(DistributedFixture fx) : IClassFixture<DistributedFixture>
+public sealed partial class DistributedTests(DistributedFixture fx) : IClassFixture<DistributedFixture>
 {
     [Fact]
     public async Task ConversationAndMessages_ThroughTheGateway_CompleteOnCompetingWorkers_WithGaplessLogs()

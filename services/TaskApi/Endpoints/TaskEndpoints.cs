@@ -45,9 +45,8 @@ public static class TaskEndpoints
         if (limitRaw.Count > 0 && (!int.TryParse(limitRaw[0], System.Globalization.NumberStyles.None, null, out limit) || limit < 1 || limit > MaxEventsPerPoll))
             return ApiError.BadRequest($"'limit' must be an integer between 1 and {MaxEventsPerPoll}");
 
-        var task = await store.GetTaskAsync(task_id, ct);
+        var (task, events) = await store.ReadWithEventsAsync(task_id, from, limit, ct);
         if (task is null || task.UserId != ctx.Caller().UserId) return ApiError.NotFound($"task '{task_id}' not found");
-        var events = await store.ReadEventsAsync(task_id, from, limit, ct);
         return TypedResults.Ok(new TaskPollResponse(true, ToPollData(task, events, from)));
     }
 

@@ -131,6 +131,46 @@ public sealed class OpenAiAgentLoopTests : IAsyncLifetime
         Assert.Equal("stub-chat", _stub.Requests[0].Body.GetProperty("model").GetString());
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ThinkingModel_GetsItsToolCallReasoningBack_AsDeepSeekRequires(bool echo)
+    {
+        var definition = new ModelDefinition { Provider = "openai", Endpoint = _stub.Endpoint, Model = "stub-think", Thinking = true, EchoReasoning = echo, MaxRetries = 0 };
+        var catalog = new ModelCatalogOptions { Default = "think" };
+        catalog.Items["think"] = definition;
+        var model = new ModelFactory(MsOptions.Create(catalog), MsOptions.Create(new LocalModelOptions()), NullLoggerFactory.Instance).Create("think")!;
+        _stub.Then(Replies.Stream(
+                [Delta.Reasoning("The user wants "), Delta.Reasoning("the weather."), Delta.ToolStart(0, "call_t1", "get_weather"), Delta.ToolArgs(0, """{"city":"Oslo"}""")],
+                finishReason: "tool_calls"))
+            .Then(Replies.Stream([Delta.Reasoning("Now answer."), Delta.Text("Snowy in Oslo.")]));
+
+        var store = new SqlTaskStore(_db);
+        await store.EnsureSchemaAsync(Ct);
+        var now = UnixTime.Now();
+        var taskId = "task_think_" + echo;
+        var options = new TaskOptions { Message = "weather in Oslo?", ModelKey = "think", RunMode = "thinking" };
+        await store.CreateTaskAsync(new TaskRecord
+        {
+            Id = taskId, ConversationId = "conv_" + taskId, UserId = "u1", Query = options.Message, Options = options.ToJson(), CreatedAt = now, UpdatedAt = now,
+        }, createConversation: true, Ct);
+        var claimed = await store.TryClaimAsync(taskId, "w", now + 60, now, Ct);
+        var state = new AgentState();
+        state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = options.Message });
+        var tools = new ToolRegistry([new WeatherTool()], MsOptions.Create(new WorkerOptions { ApprovalRequiredTools = [] }), NullLogger<ToolRegistry>.Instance);
+        var loop = new AgentLoop(model, tools, new EventLog(store, new TaskLease(taskId, claimed!.Attempt, "w"), 0), state,
+            RunSettings.From(options), new ToolContext("u1", taskId, "conv_" + taskId), null);
+
+        Assert.Equal(LoopOutcome.Completed, await loop.RunAsync(null, Ct));
+        var events = await store.ReadEventsAsync(taskId, 0, 1000, Ct);
+        Assert.Equal(3, events.Count(e => e.Type == EventTypes.ThinkingChunk));
+
+        var assistant = _stub.Requests[1].Body.GetProperty("messages")[1];
+        Assert.Equal("call_t1", assistant.GetProperty("tool_calls")[0].GetProperty("id").GetString());
+        if (echo) Assert.Equal("The user wants the weather.", assistant.GetProperty("reasoning_content").GetString());
+        else Assert.False(assistant.TryGetProperty("reasoning_content", out _));
+    }
+
     private sealed class WeatherTool : IAgentTool
     {
         public ToolSpec Spec { get; } = new("get_weather", "Current weather in a city",

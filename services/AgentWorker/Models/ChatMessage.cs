@@ -15,6 +15,11 @@ public sealed record ChatMessage
     /// <summary>For a tool result: the call it answers, and the tool's name.</summary>
     public string? ToolCallId { get; init; }
     public string? Name { get; init; }
+    /// <summary>
+    /// The reasoning the model streamed before asking for <see cref="ToolCalls"/>. Kept because thinking models with
+    /// tools (DeepSeek's thinking mode, Kimi) answer 400 unless it is sent back with that assistant message.
+    /// </summary>
+    public string? Reasoning { get; init; }
     /// <summary>Workspace paths of images attached to a user message.</summary>
     public IReadOnlyList<string>? Images { get; init; }
 }

@@ -19,7 +19,7 @@ internal static class OpenAiMessages
             {
                 ChatMessage.System => new SystemChatMessage(m.Content ?? ""),
                 ChatMessage.User => await UserAsync(definition, m, request.LoadImage, ct),
-                ChatMessage.Assistant => Assistant(m),
+                ChatMessage.Assistant => Assistant(definition, m),
                 ChatMessage.Tool => new ToolChatMessage(
                     m.ToolCallId ?? throw new ModelCallException($"model '{definition.Model}': a tool result without the id of its call cannot be sent"),
                     m.Content ?? ""),
@@ -75,12 +75,21 @@ internal static class OpenAiMessages
         return new UserChatMessage(parts);
     }
 
-    private static AssistantChatMessage Assistant(ChatMessage m)
+    private static AssistantChatMessage Assistant(ModelDefinition definition, ChatMessage m)
     {
         if (m.ToolCalls is not { Count: > 0 } calls) return new AssistantChatMessage(m.Content ?? "");
         var message = new AssistantChatMessage(calls.Select(c =>
             ChatToolCall.CreateFunctionToolCall(c.Id, c.Name, BinaryData.FromString(string.IsNullOrWhiteSpace(c.Arguments) ? "{}" : c.Arguments))));
         if (!string.IsNullOrEmpty(m.Content)) message.Content.Add(ChatMessageContentPart.CreateTextPart(m.Content));
+        // DeepSeek's thinking mode (and Kimi's) require the reasoning of every tool-calling assistant turn to come back
+        // in later requests, or they answer 400. Only tool-calling turns carry it: DeepSeek's older reasoner rejects
+        // reasoning_content on plain answers, and a model that streamed no reasoning has nothing to send back.
+        if (definition.Thinking && definition.EchoReasoning && !string.IsNullOrEmpty(m.Reasoning))
+        {
+#pragma warning disable SCME0001 // JsonPatch is marked experimental in SDK 2.15; it is how extra wire fields are sent
+            message.Patch.Set("$.reasoning_content"u8, m.Reasoning);
+#pragma warning restore SCME0001
+        }
         return message;
     }
 

@@ -47,7 +47,7 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
                 return LoopOutcome.Completed;
             }
 
-            var (answer, calls) = await CallModelAsync(ct);
+            var (answer, reasoning, calls) = await CallModelAsync(ct);
             state.Iteration++;
             if (calls.Count == 0)
             {
@@ -55,14 +55,18 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
                 await CompleteAsync(answer, stoppedAtLimit: false, ct);
                 return LoopOutcome.Completed;
             }
-            state.Messages.Add(new ChatMessage { Role = ChatMessage.Assistant, Content = string.IsNullOrEmpty(answer) ? null : answer, ToolCalls = calls });
+            state.Messages.Add(new ChatMessage
+            {
+                Role = ChatMessage.Assistant, Content = string.IsNullOrEmpty(answer) ? null : answer, ToolCalls = calls,
+                Reasoning = reasoning.Length > 0 ? reasoning : null,
+            });
             state.QueuedCalls = [.. calls];
             state.Step++;
             await log.CommitAsync(checkpoint: state, ct: ct);
         }
     }
 
-    private async Task<(string Answer, List<ToolCall> Calls)> CallModelAsync(CancellationToken ct)
+    private async Task<(string Answer, string Reasoning, List<ToolCall> Calls)> CallModelAsync(CancellationToken ct)
     {
         using var activity = AgentsTelemetry.Source.StartActivity("model " + model.Name);
         activity?.SetTag("gen_ai.request.model", model.Name);
@@ -71,6 +75,7 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
         var sw = Stopwatch.StartNew();
         var request = new ModelRequest(state.Messages, tools.Specs, settings.Thinking, settings.Temperature, settings.ReasoningEffort, loadImage);
         var text = new System.Text.StringBuilder();
+        var reasoning = new System.Text.StringBuilder();
         var calls = new List<ToolCall>();
         await foreach (var update in model.StreamAsync(request, ct))
         {
@@ -81,6 +86,7 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
                     log.Add(EventTypes.TextChunk, new { content = t.Delta });
                     break;
                 case ModelUpdate.Thinking th when th.Delta.Length > 0:
+                    reasoning.Append(th.Delta);
                     log.Add(EventTypes.ThinkingChunk, new { content = th.Delta });
                     break;
                 case ModelUpdate.ToolCalls tc:
@@ -99,7 +105,7 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
         }
         AgentMetrics.ModelLatency.Record(sw.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("model", model.Name));
         activity?.SetTag("agents.tool_calls", calls.Count);
-        return (text.ToString(), calls);
+        return (text.ToString(), reasoning.ToString(), calls);
     }
 
     private async Task RunToolAsync(ToolCall call, string arguments, CancellationToken ct)

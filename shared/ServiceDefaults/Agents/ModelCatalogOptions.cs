@@ -40,6 +40,12 @@ public sealed class ModelDefinition
     /// <summary>Streams reasoning ("thinking") content or accepts a reasoning effort.</summary>
     public bool Thinking { get; set; }
 
+    /// <summary>
+    /// With <see cref="Thinking"/>: send the reasoning of each tool-calling assistant turn back as
+    /// <c>reasoning_content</c> (DeepSeek's thinking mode and Kimi require it; turn off for a provider that rejects the field).
+    /// </summary>
+    public bool EchoReasoning { get; set; } = true;
+
     /// <summary>Per-request timeout in seconds.</summary>
     public int TimeoutSeconds { get; set; } = 120;
 

@@ -64,6 +64,26 @@ public sealed class ToolFlowTests(EmbeddedApp app) : IClassFixture<EmbeddedApp>
     }
 
     [Fact]
+    public async Task CancellingAnInterruptedTask_CancelsIt_WritesNothing_AndItCanNoLongerBeResumed()
+    {
+        var c = await app.ClientForAsync("cancel-interrupted");
+        var id = await SendAsync(c, new { message = "write file never.txt with nope" });
+        var waiting = await TaskPolling.PollAsync(c, id, t => t.Status == "interrupted");
+        var cancel = await c.PostJsonAsync($"/api/v1/tasks/{id}/cancel", new { }, 200);
+        Assert.Equal("cancelled", cancel.GetProperty("status").GetString());
+
+        var done = await TaskPolling.PollAsync(c, id);
+        Assert.Equal("cancelled", done.Status);
+        Assert.Equal(waiting.Events.Count + 1, done.Events.Count);
+        Assert.Equal("task_cancelled", done.Types.Last());
+        var resume = await c.PostAsJsonAsync($"/api/v1/tasks/{id}/resume", new { response_type = "accept" });
+        Assert.Equal(HttpStatusCode.Conflict, resume.StatusCode);
+        await Task.Delay(300);
+        Assert.Equal(done.Events.Count, (await TaskPolling.PollAsync(c, id)).Events.Count);
+        Assert.Equal(HttpStatusCode.NotFound, (await c.GetAsync("/api/v1/files/download?path=never.txt")).StatusCode);
+    }
+
+    [Fact]
     public async Task TwentyConcurrentResumes_ExactlyOneIsAccepted()
     {
         var c = await app.ClientForAsync("racer");

@@ -196,7 +196,7 @@ async function send() {
   } catch (e) {
     fail(e);
   } finally {
-    $('send').disabled = false;
+    $('send').disabled = !!state.task;
   }
 }
 
@@ -216,22 +216,34 @@ function follow(taskId, view) {
 
   const base = `/api/v1/tasks/${encodeURIComponent(taskId)}`;
   const onEvent = (e) => {
-    try { apply(view, { idx: Number(e.lastEventId), type: e.type, data: JSON.parse(e.data) }); } catch { return; }
+    let parsed;
+    try { parsed = JSON.parse(e.data); } catch { return; }
+    // data: is the event as polling returns it ({idx, type, data, ts}); a bare payload with id:/event: works too.
+    const whole = parsed && typeof parsed === 'object' && 'idx' in parsed && 'type' in parsed && 'data' in parsed;
+    apply(view, whole ? parsed : { idx: Number(e.lastEventId), type: e.type, data: parsed });
     if (view.done) { source.close(); finished(view); }
   };
-  if (typeof EventSource === 'function') {
+  // Reconnects are ours, not the browser's: a new stream asks for ?from=<next idx>, so resuming does not depend on a
+  // proxy passing Last-Event-ID, and the idx check in apply() drops anything sent twice.
+  let everReceived = false;
+  let failures = 0;
+  const connect = () => {
+    if (stopped || view.done) return;
     let received = false;
     source = new EventSource(`${base}/events?from=${view.next}&access_token=${encodeURIComponent(state.token)}`);
-    for (const t of EVENT_TYPES) source.addEventListener(t, (e) => { received = true; onEvent(e); });
+    for (const t of [...EVENT_TYPES, 'message']) {
+      source.addEventListener(t, (e) => { received = everReceived = true; failures = 0; onEvent(e); });
+    }
     source.onerror = () => {
+      source.close();
       if (stopped || view.done) return;
-      // A refused stream (404 on a server without SSE, 401…) closes for good; one that never delivered anything is
-      // not worth retrying either. Otherwise the browser reconnects with Last-Event-ID by itself.
-      if (source.readyState === EventSource.CLOSED || !received) { source.close(); poll(); }
+      // A server without the stream (404), or one that keeps refusing it: poll instead.
+      if (!everReceived || failures >= 3) { poll(); return; }
+      if (!received) failures++;
+      setTimeout(connect, 250 * (failures + 1));
     };
-  } else {
-    poll();
-  }
+  };
+  if (typeof EventSource === 'function') connect(); else poll();
 
   async function poll() {
     while (!stopped && !view.done) {
@@ -417,6 +429,7 @@ function resolveInterrupt(card, decision) {
   if (card.classList.contains('resolved')) return;
   card.classList.add('resolved');
   for (const x of card.querySelectorAll('button, textarea, input')) x.disabled = true;
+  for (const x of card.querySelectorAll('.interrupt-actions, .interrupt-answer')) x.hidden = true;
   const labels = { accept: 'approved', approve: 'approved', edit: 'approved with edits', reject: 'rejected', ignore: 'rejected', respond: 'answered', response: 'answered' };
   card.append(el('div', { class: 'interrupt-outcome' }, decision ? labels[decision] || decision : 'closed'));
 }

@@ -144,7 +144,7 @@ async function openConversation(id, title) {
   setSidebar(false);
   for (const li of $('conversations').children) li.classList.toggle('active', li.firstChild?.title === id);
   const tasks = readHistory()[id] || [];
-  if (tasks.length === 0) $('messages').append(el('p', { class: 'muted hint' }, 'Send a message to start.'));
+  if (tasks.length === 0) $('messages').append(el('p', { class: 'muted hint' }, 'No turns sent from this browser yet: send a message.'));
   for (const t of tasks) {
     if (state.conversationId !== id) return;
     const view = renderTurn(t.message, t.task_id);

@@ -13,8 +13,8 @@
 #           rabbitmq-server, postgresql-15, and Ceph radosgw as the S3 server (scripts/ceph-s3-up.sh).
 #   docker  containers rabbitmq:3-management, postgres:15 and minio/minio, when a Docker engine answers `docker info`.
 #   auto    native where it can start or install the server, else docker, else it says exactly what is missing.
-# It also installs docker-compose (Debian package; the deployment tests run `docker-compose config`) and makes sure
-# apt's package lists exist so that later `apt-get install chromium` works.
+# It also installs docker-compose (Debian package; the deployment tests run `docker-compose config`) and Debian's
+# `chromium` (the browser tests drive /usr/bin/chromium headless, or $AGENTS_TEST_CHROMIUM; a browser is never downloaded).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -75,7 +75,7 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >"$STATE/apt.log" 2>&1 \
     || { tail -n 30 "$STATE/apt.log" >&2; die "apt-get install $* failed"; }
 }
-# A fresh machine has no package lists; later steps (e.g. browser tests: apt-get install chromium) need them.
+# A fresh machine has no package lists; apt-get install needs them.
 ensure_apt_lists() {
   can_apt || return 0
   if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then apt_update_once; fi
@@ -99,6 +99,9 @@ s3_ready() {
   if recorded "docker:$C_S3"; then curl -sf -o /dev/null --max-time 3 "http://127.0.0.1:$S3_PORT/minio/health/live"
   else curl -sf -o /dev/null --max-time 3 "http://127.0.0.1:$S3_PORT/"; fi
 }
+
+chromium_path() { echo "${AGENTS_TEST_CHROMIUM:-/usr/bin/chromium}"; }
+chromium_ok() { [ -x "$(chromium_path)" ] && "$(chromium_path)" --version >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------- native starts
 start_rabbit_native() {
@@ -239,6 +242,13 @@ cmd_up() {
     else log "warning: docker-compose is missing (the deployment tests need it): apt-get install docker-compose"; fi
   fi
 
+  # The console's browser tests (tests/Console.Tests) drive Debian's Chromium; a failed install fails `up`.
+  if ! chromium_ok; then
+    if [ -n "${AGENTS_TEST_CHROMIUM:-}" ]; then die "AGENTS_TEST_CHROMIUM=$AGENTS_TEST_CHROMIUM is not an executable browser"; fi
+    if can_apt; then apt_install chromium; else die "chromium is missing and apt-get needs root or passwordless sudo: apt-get install chromium"; fi
+    chromium_ok || die "apt-get install chromium did not provide $(chromium_path)"
+  fi
+
   if [ ${#MISSING[@]} -gt 0 ]; then
     log "cannot start the test servers:"
     for m in "${MISSING[@]}"; do log "  - $m"; done
@@ -303,6 +313,8 @@ cmd_status() {
   if have docker-compose; then echo "compose     $(docker-compose version --short 2>/dev/null || echo present) (docker-compose)"
   elif have docker && docker compose version >/dev/null 2>&1; then echo "compose     docker compose plugin"
   else echo "compose     missing (apt-get install docker-compose)"; ok=1; fi
+  if chromium_ok; then echo "chromium    $("$(chromium_path)" --version 2>/dev/null | head -n 1) ($(chromium_path))"
+  else echo "chromium    missing $(chromium_path) (apt-get install chromium)"; ok=1; fi
   return $ok
 }
 

@@ -14,6 +14,7 @@ builder.AddGatewayProxy();
 var app = builder.Build();
 app.UseGatewayEdge();
 app.MapDefaultEndpoints();
+app.MapWebConsole();
 app.MapGatewayProxy();
 await app.RunAsync();
 return 0;

@@ -29,6 +29,7 @@ builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
 var app = builder.Build();
 app.UseGatewayEdge();
 app.MapDefaultEndpoints();
+app.MapWebConsole();
 app.MapOpenApi();
 var api = app.MapGroup("").RequireGatewayRateLimit();
 api.MapTaskApi();

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using Agents.Micro.TestSupport;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -75,6 +76,26 @@ public sealed class ConsoleTests(ConsoleHost host)
         await page.Locator($".conversation[title='{conversationId}']").ClickAsync();
         await Expect(page.Locator(".turn")).ToHaveCountAsync(2);
         await Expect(page.Locator(".turn").First.Locator(".answer")).ToContainTextAsync("149 150");
+        Assert.Empty(tab.Problems);
+    }
+
+    [Fact]
+    public async Task AConversationHeldThroughTheApi_ShowsAllItsTurns_InTheConsole()
+    {
+        // Turns sent by another client (curl, a program, another browser) are part of the conversation too.
+        var sent = await host.Api.PostJsonAsync("/api/v1/messages", new { message = "count to 7" }, 202);
+        var conversationId = sent.GetProperty("conversation_id").GetString()!;
+        await TaskPolling.PollAsync(host.Api, sent.GetProperty("task_id").GetString()!);
+        var second = await host.Api.PostJsonAsync("/api/v1/messages", new { message = "what did I say before?", conversation_id = conversationId }, 202);
+        await TaskPolling.PollAsync(host.Api, second.GetProperty("task_id").GetString()!);
+
+        await using var tab = await host.OpenAsync();
+        await tab.SignedInAsync();
+        var page = tab.Page;
+        await page.Locator($".conversation[title='{conversationId}']").ClickAsync();
+        await Expect(page.Locator(".turn")).ToHaveCountAsync(2);
+        await Expect(page.Locator(".turn").First.Locator(".answer")).ToContainTextAsync("1 2 3 4 5 6 7");
+        await Expect(page.Locator(".turn").Nth(1).Locator(".answer")).ToContainTextAsync("count to 7");
         Assert.Empty(tab.Problems);
     }
 

@@ -144,6 +144,36 @@ public sealed partial class V1ApiTests(EmbeddedApp app) : IClassFixture<Embedded
     }
 
     [Fact]
+    public async Task ConversationTasks_ListsEveryTurnOldestFirst_OnlyToItsOwner()
+    {
+        var c = await app.ClientForAsync("turns-" + Guid.NewGuid().ToString("N")[..6]);
+        var conv = (await c.PostJsonAsync("/api/v1/conversations", new { }, 200)).GetProperty("conversation_id").GetString()!;
+        var (_, empty) = await SendAsync(c, HttpMethod.Get, $"/api/v1/conversations/{conv}/tasks");
+        Assert.Empty(empty.GetProperty("items").EnumerateArray());
+
+        var ids = new List<string>();
+        foreach (var text in new[] { "first turn", "second turn", "third turn" })
+        {
+            var id = (await c.PostJsonAsync("/api/v1/messages", new { message = text, conversation_id = conv }, 202)).GetProperty("task_id").GetString()!;
+            await TaskPolling.PollAsync(c, id);
+            ids.Add(id);
+        }
+        var (status, body) = await SendAsync(c, HttpMethod.Get, $"/api/v1/conversations/{conv}/tasks");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var items = body.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(ids, items.Select(i => i.GetProperty("task_id").GetString()));
+        Assert.Equal(["first turn", "second turn", "third turn"], items.Select(i => i.GetProperty("message").GetString()));
+        Assert.All(items, i => Assert.Equal("completed", i.GetProperty("status").GetString()));
+        Assert.All(items, i => Assert.True(i.GetProperty("event_count").GetInt64() >= 3));
+
+        var other = await app.ClientForAsync("turns-other-" + Guid.NewGuid().ToString("N")[..6]);
+        var (forbidden, err) = await SendAsync(other, HttpMethod.Get, $"/api/v1/conversations/{conv}/tasks");
+        Assert.Equal(HttpStatusCode.NotFound, forbidden);
+        AssertError(err);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(c, HttpMethod.Get, "/api/v1/conversations/conv_19990101_000000_000/tasks")).Status);
+    }
+
+    [Fact]
     public async Task SendMessage_WithWrongContentType_Returns415()
     {
         var c = await app.ClientForAsync("ct-user");

@@ -96,21 +96,6 @@ function route() {
 
 // ------------------------------------------------------------------ conversations
 
-// The v1 API lists conversations but not their messages, so this browser remembers which tasks it started in each
-// conversation (per token) and replays their event logs when a conversation is opened.
-function historyKey() {
-  let h = 2166136261;
-  for (let i = 0; i < state.token.length; i++) h = Math.imul(h ^ state.token.charCodeAt(i), 16777619) >>> 0;
-  return 'agents.console.history.' + h.toString(16);
-}
-function readHistory() { try { return JSON.parse(localStorage.getItem(historyKey())) || {}; } catch { return {}; } }
-function remember(conversationId, taskId, message) {
-  const all = readHistory();
-  (all[conversationId] ||= []).push({ task_id: taskId, message });
-  if (all[conversationId].length > 100) all[conversationId].splice(0, all[conversationId].length - 100);
-  localStorage.setItem(historyKey(), JSON.stringify(all));
-}
-
 async function loadConversations() {
   const { items } = await api('GET', '/api/v1/conversations');
   const list = $('conversations');
@@ -143,8 +128,10 @@ async function openConversation(id, title) {
   $('messages').replaceChildren();
   setSidebar(false);
   for (const li of $('conversations').children) li.classList.toggle('active', li.firstChild?.title === id);
-  const tasks = readHistory()[id] || [];
-  if (tasks.length === 0) $('messages').append(el('p', { class: 'muted hint' }, 'No turns sent from this browser yet: send a message.'));
+  // Every turn of the conversation, wherever it was sent from, oldest first; each one's log is then replayed.
+  const { items: tasks } = await api('GET', `/api/v1/conversations/${encodeURIComponent(id)}/tasks`);
+  if (state.conversationId !== id) return;
+  if (tasks.length === 0) $('messages').append(el('p', { class: 'muted hint' }, 'Nothing here yet: send a message.'));
   for (const t of tasks) {
     if (state.conversationId !== id) return;
     const view = renderTurn(t.message, t.task_id);
@@ -187,7 +174,6 @@ async function send() {
       $('messages').replaceChildren();
     }
     $('messages').querySelector('.hint')?.remove();
-    remember(r.conversation_id, r.task_id, message);
     const view = renderTurn(message, r.task_id);
     state.task = { id: r.task_id, view };
     setRunning(r.task_id);

@@ -13,6 +13,10 @@ public sealed record ConversationItem(string ConversationId, string? Title, doub
 
 public sealed record ListConversationsResponse(bool Success, IReadOnlyList<ConversationItem> Items);
 
+public sealed record ConversationTaskItem(string TaskId, string Status, string Message, double CreatedAt, double UpdatedAt, long EventCount);
+
+public sealed record ListConversationTasksResponse(bool Success, string ConversationId, IReadOnlyList<ConversationTaskItem> Items);
+
 public static class ConversationEndpoints
 {
     public static IEndpointRouteBuilder MapConversationEndpoints(this IEndpointRouteBuilder app)
@@ -21,6 +25,9 @@ public static class ConversationEndpoints
         api.MapPost("", CreateConversation).WithName("CreateConversation").WithSummary("创建对话")
             .Accepts<CreateConversationRequest>(isOptional: true, "application/json").ProducesErrors(400, 401, 415);
         api.MapGet("", ListConversations).WithName("ListConversations").WithSummary("the caller's conversations, most recently active first").ProducesErrors(401);
+        api.MapGet("/{conversation_id}/tasks", ListConversationTasks).WithName("ListConversationTasks")
+            .WithSummary("the conversation's tasks (its turns), oldest first; read each one's events with GET /api/v1/tasks/{task_id}")
+            .ProducesErrors(401, 404);
         return app;
     }
 
@@ -41,5 +48,20 @@ public static class ConversationEndpoints
     {
         var list = await store.ListConversationsAsync(ctx.Caller().UserId, ct);
         return TypedResults.Ok(new ListConversationsResponse(true, list.Select(c => new ConversationItem(c.Id, c.Title, c.CreatedAt, c.UpdatedAt)).ToList()));
+    }
+
+    /// <summary>
+    /// GET /api/v1/conversations/{conversation_id}/tasks — the turns of a conversation, so a client that did not send
+    /// them (another device, a restarted browser) can show the conversation. 404 for a conversation that is not the caller's.
+    /// </summary>
+    public static async Task<Results<Ok<ListConversationTasksResponse>, JsonHttpResult<ErrorBody>>> ListConversationTasks(
+        string conversation_id, HttpContext ctx, ITaskStore store, CancellationToken ct)
+    {
+        var user = ctx.Caller().UserId;
+        if (await store.GetConversationAsync(user, conversation_id, ct) is null)
+            return ApiError.NotFound($"conversation '{conversation_id}' not found");
+        var tasks = await store.ListTasksAsync(user, conversation_id, ct);
+        return TypedResults.Ok(new ListConversationTasksResponse(true, conversation_id, tasks
+            .Select(t => new ConversationTaskItem(t.Id, t.Status, t.Query, t.CreatedAt, t.UpdatedAt, t.NextIdx)).ToList()));
     }
 }

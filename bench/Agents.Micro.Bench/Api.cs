@@ -78,7 +78,7 @@ public sealed class Api : IDisposable
             var p = await PollAsync(taskId, from, ct);
             var now = Stopwatch.GetTimestamp();
             foreach (var e in p.Events)
-                if (until(e.Type)) return (now, e, p.NextOffset);
+                if (until(e.Type)) return (now, e, e.Idx + 1);
             from = p.NextOffset;
             if (now > deadline) throw new TimeoutException($"task {taskId}: no matching event within {timeout} (status {p.Status})");
             if (pollDelayMs > 0) await Task.Delay(pollDelayMs, ct);

@@ -10,8 +10,8 @@ public sealed record Settings(bool Quick, double Duration, int Samples, int Conc
         var duration = double.TryParse(Environment.GetEnvironmentVariable("BENCH_DURATION"), out var d) ? d : quick ? 2 : 10;
         var only = (Environment.GetEnvironmentVariable("BENCH_ONLY") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return quick
-            ? new Settings(true, duration, Samples: 60, Concurrency: 32, ThroughputTasks: 200, MemoryCount: 10_000,
-                BigFileBytes: 256L << 20, BigFileRepeats: 1, SmallFileRepeats: 20, only)
+            ? new Settings(true, duration, Samples: 30, Concurrency: 16, ThroughputTasks: 100, MemoryCount: 5_000,
+                BigFileBytes: 128L << 20, BigFileRepeats: 1, SmallFileRepeats: 5, only)
             : new Settings(false, duration, Samples: 500, Concurrency: 64, ThroughputTasks: (int)(duration * 150), MemoryCount: 100_000,
                 BigFileBytes: 1L << 30, BigFileRepeats: 3, SmallFileRepeats: 100, only);
     }

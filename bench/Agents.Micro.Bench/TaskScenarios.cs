@@ -8,7 +8,7 @@ namespace Agents.Micro.Bench;
 /// <summary>Scenarios 1, 2, 3 and 6: dispatch, throughput, event delivery and cancel, on either deployment.</summary>
 public sealed class TaskScenarios(Deployment d, Settings s, Report report)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private string Tag(string name) => $"{name} ({d.Label}{(d.Embedded ? "" : $", {d.Workers.Count} worker{(d.Workers.Count > 1 ? "s" : "")}")})";
 
     /// <summary>A few tasks end to end so that JIT, pools, queues and the broker connections are warm.</summary>
@@ -16,7 +16,7 @@ public sealed class TaskScenarios(Deployment d, Settings s, Report report)
     {
         var api = d.Client();
         var until = Stopwatch.StartNew();
-        while (until.Elapsed.TotalSeconds < (s.Quick ? 3 : 8))
+        while (until.Elapsed.TotalSeconds < (s.Quick ? 2 : 8))
         {
             var tasks = Enumerable.Range(0, 8).Select(async _ =>
             {
@@ -92,6 +92,7 @@ public sealed class TaskScenarios(Deployment d, Settings s, Report report)
     {
         var api = d.Client();
         var n = s.ThroughputTasks;
+        var costBefore = d.Embedded ? default : await DbCostAsync();
         var t0 = Api.UnixNow() - 0.001;
         var next = -1;
         var submitted = Stopwatch.StartNew();
@@ -103,11 +104,13 @@ public sealed class TaskScenarios(Deployment d, Settings s, Report report)
         using var db = d.OpenDb();
         var deadline = Stopwatch.StartNew();
         long done = 0;
+        var ownQueries = 0;
         while (deadline.Elapsed < TimeSpan.FromSeconds(120 + n / 20))
         {
+            ownQueries++;
             done = await db.ExecuteScalarAsync<long>("SELECT count(*) FROM tasks WHERE created_at >= @t0 AND status <> 'running'", new { t0 });
             if (done >= n) break;
-            await Task.Delay(100);
+            await Task.Delay(250);
         }
         var row = await db.QuerySingleAsync<(long, double, double)>(
             "SELECT count(*), min(created_at), max(updated_at) FROM tasks WHERE created_at >= @t0 AND status = 'completed'", new { t0 });
@@ -118,6 +121,29 @@ public sealed class TaskScenarios(Deployment d, Settings s, Report report)
             note: $"{n} submitted in {submitSeconds:F1} s ({n / submitSeconds:F0}/s); {n - row.Item1} not completed");
         report.Rate("2 throughput", Tag("events appended/s"), "events/s", events / span, d.Embedded ? null : "PG 1-row INSERT+commit", n: (int)events,
             note: $"{events / Math.Max(1.0, row.Item1):F1} events per task");
+        if (!d.Embedded)
+        {
+            await Task.Delay(1500); // PostgreSQL publishes a backend's counters when it goes idle (at most every second)
+            var after = await DbCostAsync();
+            var tasks = Math.Max(1.0, n);
+            report.Rate("2 throughput", Tag("PostgreSQL transactions per task"), "xact/task", (after.Xacts - costBefore.Xacts - ownQueries - 2) / tasks,
+                note: "pg_stat_database.xact_commit over the run (submit, claim, commits, reads, lease renewals, memory recall); load-independent");
+            report.Rate("2 throughput", Tag("PostgreSQL table scans per task"), "scans/task", (after.Scans - costBefore.Scans - ownQueries) / tasks,
+                note: "pg_stat_user_tables idx_scan + seq_scan: a proxy for statements that read");
+        }
+    }
+
+    /// <summary>Cumulative PostgreSQL work in the deployment's database: deterministic, unlike timings on a busy machine.</summary>
+    private async Task<(long Xacts, long Scans)> DbCostAsync()
+    {
+        await Task.Delay(1100);
+        using var db = d.OpenDb();
+        var x = await db.ExecuteScalarAsync<long>("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
+        var tables = (await db.QueryAsync<(string, long, long)>(
+            "SELECT relname::text, (COALESCE(idx_scan, 0) + COALESCE(seq_scan, 0))::bigint, (n_tup_ins + n_tup_upd)::bigint FROM pg_stat_user_tables")).ToList();
+        if (Environment.GetEnvironmentVariable("BENCH_VERBOSE") == "1")
+            Console.WriteLine("    db: xact " + x + "; " + string.Join(", ", tables.Where(t => t.Item2 + t.Item3 > 0).Select(t => $"{t.Item1} scans {t.Item2} writes {t.Item3}")));
+        return (x, tables.Sum(t => t.Item2));
     }
 
     /// <summary>Scenario 3: event appended (its ts, set by the worker) → seen by a client polling as fast as it can, and by SSE.</summary>
@@ -127,7 +153,7 @@ public sealed class TaskScenarios(Deployment d, Settings s, Report report)
         var poll = new Samples();
         var sse = new Samples();
         var sseMissing = false;
-        var runs = Math.Max(5, s.Samples / 10);
+        var runs = Math.Max(3, s.Samples / 10);
         for (var i = 0; i < runs; i++)
         {
             var (id, _) = await api.SubmitAsync("count to 200");
@@ -192,7 +218,7 @@ public sealed class TaskScenarios(Deployment d, Settings s, Report report)
     {
         var api = d.Client();
         var latency = new Samples();
-        var runs = Math.Max(10, s.Samples / 5);
+        var runs = Math.Max(6, s.Samples / 5);
         for (var i = 0; i < runs; i++)
         {
             var (id, _) = await api.SubmitAsync("count to 100000");

@@ -3,7 +3,7 @@ using Agents.Micro.MemoryService.Search;
 using Agents.Micro.ServiceDefaults.Data;
 using Dapper;
 
-namespace Agents.Micro.MemoryBench;
+namespace Agents.Micro.Bench;
 
 /// <summary>Prints the plan the store builds for a query and PostgreSQL's EXPLAIN ANALYZE of it (for tuning).</summary>
 public static class Explain

@@ -1,4 +1,4 @@
-namespace Agents.Micro.MemoryBench;
+namespace Agents.Micro.Bench;
 
 /// <summary>
 /// Deterministic synthetic memories and queries in English, Chinese and both mixed. Template words give common terms

@@ -1,14 +1,22 @@
-// Loads N synthetic memories for one user and reports search latency percentiles of the real store code.
-// Usage: dotnet run -c Release --project bench/MemoryBench -- [--count 100000] [--queries 500] [--sqlite] [--no-postgres] [--keep]
-//        [--existing <database name>]  (search a database kept by an earlier --keep run instead of loading a new one)
-// PostgreSQL: AGENTS_TEST_PG (admin connection string; a throwaway database is created and dropped).
 using System.Diagnostics;
-using Agents.Micro.MemoryBench;
 using Agents.Micro.MemoryService.Options;
 using Agents.Micro.MemoryService.Storage;
 using Agents.Micro.ServiceDefaults.Data;
 using Microsoft.Extensions.Options;
 using Npgsql;
+
+namespace Agents.Micro.Bench;
+
+/// <summary>
+/// The memory store alone (no HTTP): loads N synthetic memories for one user and reports search latency percentiles of
+/// the real store code; the baseline of scenario 7.
+/// Usage: <c>Agents.Micro.Bench memory-store [--count 100000] [--queries 500] [--sqlite] [--no-postgres] [--keep]
+/// [--existing &lt;database&gt; [--explain &lt;query&gt;]]</c>. PostgreSQL: AGENTS_TEST_PG (admin connection string).
+/// </summary>
+public static class MemoryStoreBench
+{
+public static async Task RunAsync(string[] args)
+{
 
 var count = IntArg("--count", 100_000);
 var queries = IntArg("--queries", 500);
@@ -27,7 +35,7 @@ if (existingIndex >= 0)
         await Explain.RunAsync(edb, "bench-user", args[explainIndex + 1]);
         return;
     }
-    await RunAsync("postgres", new DatabaseOptions { Provider = "postgres", ConnectionString = cs }, load: false);
+    await LoadAndSearchAsync("postgres", new DatabaseOptions { Provider = "postgres", ConnectionString = cs }, load: false);
 }
 else if (!args.Contains("--no-postgres"))
 {
@@ -36,7 +44,7 @@ else if (!args.Contains("--no-postgres"))
     var cs = new NpgsqlConnectionStringBuilder(adminCs) { Database = name, MaxPoolSize = 20 }.ConnectionString;
     try
     {
-        await RunAsync("postgres", new DatabaseOptions { Provider = "postgres", ConnectionString = cs });
+        await LoadAndSearchAsync("postgres", new DatabaseOptions { Provider = "postgres", ConnectionString = cs });
     }
     finally
     {
@@ -50,7 +58,7 @@ if (args.Contains("--sqlite"))
     var file = Path.Combine(Path.GetTempPath(), "agents-memory-bench", Guid.NewGuid().ToString("N"), "memory.db");
     try
     {
-        await RunAsync("sqlite", new DatabaseOptions { Provider = "sqlite", ConnectionString = $"Data Source={file}" });
+        await LoadAndSearchAsync("sqlite", new DatabaseOptions { Provider = "sqlite", ConnectionString = $"Data Source={file}" });
     }
     finally
     {
@@ -60,7 +68,7 @@ if (args.Contains("--sqlite"))
     }
 }
 
-async Task RunAsync(string label, DatabaseOptions dbOptions, bool load = true)
+async Task LoadAndSearchAsync(string label, DatabaseOptions dbOptions, bool load = true)
 {
     await using var db = new SqlDatabase(dbOptions);
     var store = new SqlMemoryStore(db, Options.Create(new MemoryOptions()), TimeProvider.System);
@@ -144,4 +152,6 @@ int IntArg(string name, int fallback)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : fallback;
+}
+}
 }

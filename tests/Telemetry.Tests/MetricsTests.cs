@@ -21,7 +21,7 @@ public sealed class MetricsTests(TracingFixture fx)
             Assert.True(202 == (int)resp.StatusCode, body);
             return JsonDocument.Parse(body).RootElement.GetProperty("task_id").GetString()!;
         }));
-        foreach (var id in ids) Assert.Equal("completed", (await TaskPolling.PollAsync(http, id)).Status);
+        foreach (var id in ids) Assert.Equal("task_completed", (await TaskPolling.PollAsync(http, id)).Types.Last());
 
         var r = fx.Receiver;
         var deep = ("mode", (object)"deep");

@@ -76,6 +76,11 @@ public sealed class TracingFixture : IAsyncLifetime
         await TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>Warnings and errors the processes logged, for failure messages.</summary>
+    public string Problems() => string.Join("\n", Workers.Append(TaskApi).Append(Gateway).SelectMany(p =>
+        p.Output.Split('\n').Where(l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)
+            || l.Contains("exception", StringComparison.OrdinalIgnoreCase)).Select(l => p.Name + ": " + l)).TakeLast(60));
+
     /// <summary>A client of the gateway with a token from the token store, as an operator issues it.</summary>
     public async Task<HttpClient> GatewayClientAsync(string user)
     {

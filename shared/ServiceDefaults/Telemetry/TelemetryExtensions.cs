@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -55,6 +57,7 @@ public static class TelemetryExtensions
             .AddOtlpExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds =
                 int.TryParse(builder.Configuration["OTEL_METRIC_EXPORT_INTERVAL"], out var ms) ? ms : 15000)
             .Build();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, HttpServerSpans>());
         var providers = new TelemetryProviders(tracer, meter);
         builder.Services.AddSingleton(providers);
         builder.Services.AddHostedService(_ => providers);

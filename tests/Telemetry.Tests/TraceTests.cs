@@ -142,6 +142,12 @@ public sealed class TraceTests(TracingFixture fx)
 
         await fx.Receiver.WaitForAsync(r => r.Trace(original).FirstOrDefault(s => s.Name == "task.run" && Equals(s["agents.outcome"], "cancelled")),
             Wait, "the original run ending cancelled");
+
+        // The worker's JSON log line about the cancel carries the cancel's trace and span ids.
+        var line = fx.Workers.SelectMany(w => w.Output.Split('\n')).Single(l => l.Contains($"cancelling task {taskId}"));
+        var scopes = JsonDocument.Parse(line).RootElement.GetProperty("Scopes").EnumerateArray().ToList();
+        Assert.Contains(scopes, sc => sc.TryGetProperty("TraceId", out var t) && t.GetString() == cancelTrace
+            && sc.TryGetProperty("SpanId", out var sp) && trace.Any(x => x.SpanId == sp.GetString()));
     }
 
     /// <summary>True when every ancestor of <paramref name="span"/> up to a root has arrived (spans are exported as they end).</summary>

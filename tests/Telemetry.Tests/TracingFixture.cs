@@ -59,6 +59,7 @@ public sealed class TracingFixture : IAsyncLifetime
 
         TaskApi = await ServiceProcess.StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
         var worker = CommonEnv();
+        worker["Logging__Format"] = "json"; // the production log format: the trace test reads a line of it
         worker["FileStorage__Provider"] = "s3";
         worker["FileStorage__S3__ServiceUrl"] = S3Url;
         worker["FileStorage__S3__AccessKey"] = S3AccessKey;

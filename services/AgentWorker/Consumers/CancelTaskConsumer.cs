@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Agents.Micro.AgentWorker.Runtime;
 using Agents.Micro.Contracts;
+using Agents.Micro.ServiceDefaults.Telemetry;
 using MassTransit;
 
 namespace Agents.Micro.AgentWorker.Consumers;
@@ -9,8 +11,14 @@ public sealed class CancelTaskConsumer(RunningTasks running, ILogger<CancelTaskC
 {
     public Task Consume(ConsumeContext<CancelTask> context)
     {
-        if (running.Stop(context.Message.TaskId, StopReason.UserCancel))
+        if (running.Stop(context.Message.TaskId, StopReason.UserCancel, out var handle))
+        {
+            // Within the cancel request's trace, linked to the trace where the task began.
+            using var activity = AgentsTelemetry.Source.StartActivity("task.cancel", ActivityKind.Internal, default(ActivityContext),
+                links: TraceParent.LinksTo(handle?.TraceParent, "cancels"));
+            activity?.SetTag("agents.task_id", context.Message.TaskId);
             log.LogInformation("cancelling task {TaskId}: {Reason}", context.Message.TaskId, context.Message.Reason);
+        }
         return Task.CompletedTask;
     }
 }

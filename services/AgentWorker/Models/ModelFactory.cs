@@ -20,4 +20,7 @@ public sealed class ModelFactory(IOptions<ModelCatalogOptions> catalog, IOptions
     }
 
     public ModelDefinition? Definition(string? modelKey) => catalog.Value.Find(modelKey);
+
+    /// <summary>The key a task without <c>model_key</c> runs with.</summary>
+    public string DefaultKey => catalog.Value.Default;
 }

@@ -72,6 +72,11 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
         activity?.SetTag("gen_ai.request.model", model.Name);
         activity?.SetTag("agents.task_id", context.TaskId);
         activity?.SetTag("agents.iteration", state.Iteration + 1);
+        activity?.SetTag("agents.run_mode", settings.Mode);
+        activity?.SetTag("gen_ai.operation.name", "chat");
+        // Prompts may hold personal data: only with Telemetry:RecordContent.
+        if (AgentsTelemetry.RecordContent && state.Messages.LastOrDefault() is { } last)
+            activity?.SetTag("agents.input", Clip(last.Content));
         var sw = Stopwatch.StartNew();
         var request = new ModelRequest(state.Messages, tools.Specs, settings.Thinking, settings.Temperature, settings.ReasoningEffort, loadImage);
         var text = new System.Text.StringBuilder();
@@ -105,8 +110,11 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
         }
         AgentMetrics.ModelLatency.Record(sw.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("model", model.Name));
         activity?.SetTag("agents.tool_calls", calls.Count);
+        if (AgentsTelemetry.RecordContent) activity?.SetTag("agents.output", Clip(text.ToString()));
         return (text.ToString(), reasoning.ToString(), calls);
     }
+
+    private static string? Clip(string? s) => s is null || s.Length <= 4096 ? s : s[..4096] + "…";
 
     private async Task RunToolAsync(ToolCall call, string arguments, CancellationToken ct)
     {

@@ -12,6 +12,8 @@ public sealed class RunHandle(string taskId) : IDisposable
     public string TaskId { get; } = taskId;
     public StopReason Reason { get; private set; }
     public CancellationToken Token => _cts.Token;
+    /// <summary>The <c>traceparent</c> of the request that created the task, for a cancel to link to.</summary>
+    public string? TraceParent { get; set; }
 
     public void Stop(StopReason reason)
     {
@@ -42,10 +44,13 @@ public sealed class RunningTasks
 
     public void Unregister(RunHandle h) => _runs.TryRemove(new KeyValuePair<string, RunHandle>(h.TaskId, h));
 
-    public bool Stop(string taskId, StopReason reason)
+    public bool Stop(string taskId, StopReason reason) => Stop(taskId, reason, out _);
+
+    /// <summary>Stops the run if this worker holds it, and hands back its handle (for its trace context).</summary>
+    public bool Stop(string taskId, StopReason reason, out RunHandle? handle)
     {
-        if (!_runs.TryGetValue(taskId, out var h)) return false;
-        h.Stop(reason);
+        if (!_runs.TryGetValue(taskId, out handle)) return false;
+        handle.Stop(reason);
         return true;
     }
 

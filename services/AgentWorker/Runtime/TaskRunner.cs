@@ -46,11 +46,25 @@ public sealed class TaskRunner(
 
         var lease = new TaskLease(task.Id, task.Attempt, worker.Id);
         using var handle = running.Register(task.Id);
-        using var activity = AgentsTelemetry.Source.StartActivity("task.run");
+        var taskOptions = TaskOptions.FromJson(task.Options);
+        var tags = new TagList
+        {
+            { "model", taskOptions.ModelKey ?? models.DefaultKey },
+            { "mode", RunSettings.From(taskOptions).Mode },
+        };
+        // A resume, a retry or a hand-off runs in the trace of the command that caused it; the link leads to the
+        // trace of the request that created the task (none when this is that trace).
+        using var activity = AgentsTelemetry.Source.StartActivity("task.run", ActivityKind.Internal, default(ActivityContext),
+            links: TraceParent.LinksTo(task.TraceParent, "continues"));
         activity?.SetTag("agents.task_id", task.Id);
         activity?.SetTag("agents.attempt", task.Attempt);
+        activity?.SetTag("agents.worker", worker.Id);
+        activity?.SetTag("agents.model_key", tags[0].Value);
+        activity?.SetTag("agents.run_mode", tags[1].Value);
+        handle.TraceParent = task.TraceParent;
         AgentMetrics.ActiveTasks.Add(1);
-        AgentMetrics.QueueWait.Record(Math.Max(0, now - task.CreatedAt));
+        // Queue wait is accepted → first claim; later claims (resumes, retries) wait on people or failures, not the queue.
+        if (task.Attempt == 1) AgentMetrics.QueueWait.Record(Math.Max(0, now - task.CreatedAt), tags);
         var started = Stopwatch.StartNew();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token);
         linked.CancelAfter(TimeSpan.FromSeconds(o.TaskTimeoutSeconds));
@@ -84,9 +98,12 @@ public sealed class TaskRunner(
             await heartbeat;
             running.Unregister(handle);
             AgentMetrics.ActiveTasks.Add(-1);
-            AgentMetrics.TasksFinished.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
-            AgentMetrics.TaskDuration.Record(started.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+            var finished = tags;
+            finished.Add("outcome", outcome);
+            AgentMetrics.TasksFinished.Add(1, finished);
+            AgentMetrics.TaskDuration.Record(started.Elapsed.TotalSeconds, finished);
             activity?.SetTag("agents.outcome", outcome);
+            if (outcome is "error" or "timeout" or "gave_up") activity?.SetStatus(ActivityStatusCode.Error, outcome);
         }
     }
 
@@ -110,7 +127,7 @@ public sealed class TaskRunner(
                 run_mode = settings.Mode,
                 attempt = task.Attempt,
             });
-            AgentMetrics.TasksStarted.Add(1, new KeyValuePair<string, object?>("model", model.Name), new("mode", settings.Mode));
+            AgentMetrics.TasksStarted.Add(1, new KeyValuePair<string, object?>("model", taskOptions.ModelKey ?? models.DefaultKey), new("mode", settings.Mode));
             await eventLog.CommitAsync(checkpoint: state, ct: ct);
         }
         else

@@ -21,6 +21,8 @@ public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, IOptions<WorkerO
         using var activity = AgentsTelemetry.Source.StartActivity("tool " + call.Name);
         activity?.SetTag("agents.tool.name", call.Name);
         activity?.SetTag("agents.task_id", context.TaskId);
+        // Arguments may hold personal data (file contents, memories): only with Telemetry:RecordContent.
+        if (AgentsTelemetry.RecordContent) activity?.SetTag("agents.tool.arguments", call.Arguments);
         if (!_tools.TryGetValue(call.Name, out var tool))
         {
             activity?.SetTag("agents.tool.ok", false);

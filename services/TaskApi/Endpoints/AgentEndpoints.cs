@@ -4,6 +4,7 @@ using Agents.Micro.ServiceDefaults.Http;
 using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.Storage.Tasks;
 using Agents.Micro.TaskApi.Tasks;
+using Agents.Micro.TaskApi.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 
@@ -89,6 +90,7 @@ public static class AgentEndpoints
         };
         var r = await submitter.SubmitAsync(new SubmitRequest(actor, sessionId, true, taskId, options), ct);
         if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
+        TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.Id));
     }
 

@@ -3,6 +3,7 @@ using Agents.Micro.ServiceDefaults.Http;
 using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.Storage.Tasks;
 using Agents.Micro.TaskApi.Tasks;
+using Agents.Micro.TaskApi.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Agents.Micro.TaskApi.Endpoints;
@@ -61,6 +62,7 @@ public static class MessageEndpoints
         };
         var result = await submitter.SubmitAsync(new SubmitRequest(ctx.Caller(), conversationId, false, null, options), ct);
         if (result.Task is not { } t) return ApiError.Status(result.Status, result.Error!);
+        TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Json(new SendMessageResponse(true, t.Id, t.ConversationId, t.Status, t.CreatedAt), statusCode: 202);
     }
 }

@@ -4,6 +4,7 @@ using Agents.Micro.ServiceDefaults.Http;
 using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.Storage.Tasks;
 using Agents.Micro.TaskApi.Tasks;
+using Agents.Micro.TaskApi.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Agents.Micro.TaskApi.Endpoints;
@@ -61,6 +62,7 @@ public static class TaskEndpoints
     {
         var outcome = await canceller.CancelAsync(ctx.Caller(), task_id, "cancelled by user", ct);
         if (outcome is null) return ApiError.NotFound($"task '{task_id}' not found");
+        TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Ok(new CancelResponse(true, outcome));
     }
 
@@ -76,6 +78,7 @@ public static class TaskEndpoints
         if (body.Error is not null) return ApiError.BadRequest(body.Error);
         var r = await resumer.ResumeAsync(ctx.Caller(), task_id, null, interruptId, type, args, ct);
         if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
+        TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Ok(new ResumeResponse(true, t.Id, t.ConversationId, Agents.Micro.Storage.Tasks.TaskStatus.Running));
     }
 }

@@ -22,8 +22,13 @@ public sealed class StrandedTaskRedispatcher(ITaskStore store, TaskDispatcher di
                 await Task.Delay(TimeSpan.FromSeconds(o.SweepIntervalSeconds), stoppingToken);
                 var now = UnixTime.Now();
                 var stranded = await store.FindStrandedAsync(now, now - o.RedispatchAfterSeconds, 200, stoppingToken);
+                // The request that created a task sends its command itself and marks it dispatched once the broker has
+                // it; a task younger than that send may be in that window and is not stranded. (Sending it again raced
+                // the request's own command: a duplicate, and a first run outside the request's trace.)
+                var inFlight = now - o.SendTimeoutMs / 1000.0 - 1;
                 foreach (var t in stranded)
                 {
+                    if (t.DispatchedAt is null && t.LeaseOwner is null && t.CreatedAt > inFlight) continue;
                     var reason = t.LeaseOwner is null ? "redispatch" : "lease_expired";
                     if (!await dispatcher.DispatchAsync(t, reason, stoppingToken)) break; // broker still down: try next sweep
                     log.LogInformation("re-dispatched task {TaskId} ({Reason})", t.Id, reason);

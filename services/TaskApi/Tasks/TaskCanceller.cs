@@ -1,6 +1,9 @@
+using System.Diagnostics;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.ServiceDefaults.Telemetry;
 using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TaskApi.Telemetry;
 
 namespace Agents.Micro.TaskApi.Tasks;
 
@@ -12,7 +15,14 @@ public sealed class TaskCanceller(ITaskStore store, TaskDispatcher dispatcher)
     {
         var task = await store.GetTaskAsync(taskId, ct);
         if (task is null || task.UserId != caller.UserId && !caller.IsAdmin) return null;
-        switch (await store.CancelAsync(taskId, reason, UnixTime.Now(), ct))
+        // The cancel is its own request (its own trace); the link leads to the trace where the task began.
+        using var activity = TaskApiTelemetry.Source.StartActivity("task.cancel", ActivityKind.Internal, default(ActivityContext),
+            links: TraceParent.LinksTo(task.TraceParent, "cancels"));
+        activity?.SetTag("agents.task_id", task.Id);
+        var outcome = await store.CancelAsync(taskId, reason, UnixTime.Now(), ct);
+        activity?.SetTag("agents.cancel.outcome", outcome.ToString());
+        TaskApiTelemetry.CancelsRequested.Add(1, new KeyValuePair<string, object?>("outcome", outcome.ToString()));
+        switch (outcome)
         {
             case CancelOutcome.Requested:
                 await dispatcher.PublishCancelAsync(taskId, reason, ct);

@@ -1,7 +1,10 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.ServiceDefaults.Telemetry;
 using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TaskApi.Telemetry;
 using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 
 namespace Agents.Micro.TaskApi.Tasks;
@@ -15,6 +18,10 @@ public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher)
         var task = await store.GetTaskAsync(taskId, ct);
         if (task is null || task.UserId != caller.UserId || (sessionId is not null && task.ConversationId != sessionId))
             return new(null, 404, $"task '{taskId}' not found");
+        // The resume is its own request (its own trace); the link leads to the trace where the task began.
+        using var activity = TaskApiTelemetry.Source.StartActivity("task.resume", ActivityKind.Internal, default(ActivityContext),
+            links: TraceParent.LinksTo(task.TraceParent, "resumes"));
+        activity?.SetTag("agents.task_id", task.Id);
         if (task.Status != TaskStatus.Interrupted || task.Interrupt is null || task.InterruptId is null)
             return new(null, 409, $"task '{taskId}' is {task.Status}, not interrupted: only an interrupted task can be resumed");
         if (interruptId is not null && interruptId != task.InterruptId)
@@ -32,6 +39,7 @@ public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher)
         switch (await store.ResumeAsync(taskId, task.InterruptId, decision.ToJson(), resumed, ct))
         {
             case ResumeOutcome.Resumed:
+                TaskApiTelemetry.TasksResumed.Add(1, new KeyValuePair<string, object?>("decision", decision.Type));
                 await dispatcher.DispatchResumeAsync(task, task.InterruptId, decision.Type, ct);
                 return new(task, 200, null);
             case ResumeOutcome.NotFound:

@@ -1,7 +1,9 @@
 using Agents.Micro.ServiceDefaults.Agents;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.ServiceDefaults.Telemetry;
 using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TaskApi.Telemetry;
 using Microsoft.Extensions.Options;
 using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 
@@ -47,6 +49,8 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
             Options = r.Options.ToJson(),
             CreatedAt = now,
             UpdatedAt = now,
+            // Where this task's trace began: its resume, cancel and retries link back to it.
+            TraceParent = TraceParent.Current(),
         };
         switch (await store.CreateTaskAsync(task, create, ct))
         {
@@ -57,6 +61,8 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
             case CreateTaskResult.ConversationNotFound:
                 return new(null, 404, $"conversation '{conversationId}' not found");
         }
+        TaskApiTelemetry.TasksAccepted.Add(1, new KeyValuePair<string, object?>("model", r.Options.ModelKey ?? models.Value.Default),
+            new("mode", TaskApiTelemetry.ModeOf(r.Options)));
         await dispatcher.DispatchAsync(task, "new", ct);
         return new(task, 202, null);
     }

@@ -14,14 +14,45 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     static SqlTaskStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
     private const string TaskColumns =
-        "id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at";
+        "id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at, trace_parent";
 
     private string TaskSelect => db.IsPostgres
         ? TaskColumns.Replace("options,", "options::text AS options,").Replace("result,", "result::text AS result,")
             .Replace("interrupt,", "interrupt::text AS interrupt,").Replace("resume,", "resume::text AS resume,")
         : TaskColumns;
 
-    public Task EnsureSchemaAsync(CancellationToken ct = default)
+    public async Task EnsureSchemaAsync(CancellationToken ct = default)
+    {
+        await CreateTablesAsync(ct);
+        // Added after the first release: the W3C traceparent of the request that created the task, so that its
+        // resume, cancel and retries link to the trace where it began. Additive; older rows keep NULL.
+        await AddColumnIfMissingAsync("tasks", "trace_parent", "TEXT NULL", ct);
+    }
+
+    private async Task AddColumnIfMissingAsync(string table, string column, string type, CancellationToken ct)
+    {
+        if (db.IsPostgres)
+        {
+            await db.EnsureSchemaAsync("task_store", [$"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {type}"], ct);
+            return;
+        }
+        // SQLite has no ADD COLUMN IF NOT EXISTS: look first, and tolerate a concurrent initializer winning the race.
+        await using (var conn = await db.OpenAsync(ct))
+        {
+            var present = await conn.ExecuteScalarAsync<long>(new CommandDefinition(
+                $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = @column", new { column }, cancellationToken: ct));
+            if (present > 0) return;
+        }
+        try
+        {
+            await db.EnsureSchemaAsync("task_store", [$"ALTER TABLE {table} ADD COLUMN {column} {type}"], ct);
+        }
+        catch (DbException ex) when (ex.Message.Contains("duplicate column", StringComparison.OrdinalIgnoreCase))
+        {
+        }
+    }
+
+    private Task CreateTablesAsync(CancellationToken ct)
     {
         var j = db.JsonType;
         return db.EnsureSchemaAsync("task_store",
@@ -140,8 +171,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 if (touched == 0) return CreateTaskResult.ConversationNotFound;
                 await conn.ExecuteAsync(
                     $"""
-                    INSERT INTO tasks(id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at)
-                    VALUES (@Id, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt)
+                    INSERT INTO tasks(id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at, trace_parent)
+                    VALUES (@Id, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt, @TraceParent)
                     """, t, tx);
                 return CreateTaskResult.Created;
             }, ct);

@@ -65,6 +65,8 @@ public sealed class TaskRecord
     public double? DispatchedAt { get; set; }
     public double? ClaimedAt { get; set; }
     public double? FinishedAt { get; set; }
+    /// <summary>W3C <c>traceparent</c> of the request that created the task (null when it was not traced).</summary>
+    public string? TraceParent { get; set; }
 }
 
 /// <summary>An event to append; its index is assigned by the store.</summary>

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.TestSupport;
+using Amazon.Runtime;
+using Amazon.S3;
+
+namespace Agents.Micro.Telemetry.Tests;
+
+/// <summary>
+/// Gateway, TaskApi and two AgentWorkers as OS processes on real RabbitMQ, PostgreSQL and S3 (its own database, vhost
+/// and bucket), every one exporting traces and metrics over OTLP/HTTP to the in-process <see cref="OtlpReceiver"/>
+/// — configured only with the standard OTEL_* variables, as an operator would.
+/// </summary>
+public sealed class TracingFixture : IAsyncLifetime
+{
+    public const string InternalKey = "telemetry-test-internal-key-0123456789abcdef";
+    public const string Environment = "otel-test";
+    private PgTestDatabase? _db;
+    private readonly string _vhost = "agents-otel-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly string _bucket = "agents-otel-" + Guid.NewGuid().ToString("N")[..12];
+    public OtlpReceiver Receiver { get; private set; } = null!;
+    public List<ServiceProcess> Workers { get; } = [];
+    public ServiceProcess Gateway { get; private set; } = null!;
+    public ServiceProcess TaskApi { get; private set; } = null!;
+
+    public static string S3Url => System.Environment.GetEnvironmentVariable("AGENTS_TEST_S3_URL") ?? "http://127.0.0.1:7480";
+    private static string S3AccessKey => System.Environment.GetEnvironmentVariable("AGENTS_TEST_S3_ACCESS_KEY") ?? "minioadmin";
+    private static string S3SecretKey => System.Environment.GetEnvironmentVariable("AGENTS_TEST_S3_SECRET_KEY") ?? "minioadmin";
+
+    private Dictionary<string, string> CommonEnv() => new()
+    {
+        ["Database__Provider"] = "postgres",
+        ["Database__ConnectionString"] = _db!.ConnectionString,
+        ["Messaging__Transport"] = "rabbitmq",
+        ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
+        ["Messaging__RabbitMq__VirtualHost"] = _vhost,
+        ["Auth__InternalKey"] = InternalKey,
+        ["LocalModel__ChunkDelayMs"] = "5",
+        ["Worker__RecallTimeoutMs"] = "300",
+        // Standard OpenTelemetry variables only: no service name given, so each service names itself.
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Receiver.Endpoint,
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        ["OTEL_EXPORTER_OTLP_HEADERS"] = "x-otlp-test=from-env",
+        ["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=" + Environment,
+        ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+    };
+
+    public async ValueTask InitializeAsync()
+    {
+        Receiver = await OtlpReceiver.StartAsync();
+        _db = await TestEnv.CreatePgDatabaseAsync();
+        await Rabbitmqctl($"add_vhost {_vhost}");
+        await Rabbitmqctl($"set_permissions -p {_vhost} guest .* .* .*");
+        try { using var s3 = S3(); await s3.ListBucketsAsync(); }
+        catch (Exception ex) { throw new InvalidOperationException($"S3 server at {S3Url} is unreachable — scripts/test-infra.sh up: {ex.Message}", ex); }
+
+        TaskApi = await ServiceProcess.StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
+        var worker = CommonEnv();
+        worker["Logging__Format"] = "json"; // the production log format: the trace test reads a line of it
+        worker["FileStorage__Provider"] = "s3";
+        worker["FileStorage__S3__ServiceUrl"] = S3Url;
+        worker["FileStorage__S3__AccessKey"] = S3AccessKey;
+        worker["FileStorage__S3__SecretKey"] = S3SecretKey;
+        worker["FileStorage__S3__Bucket"] = _bucket;
+        for (var i = 0; i < 2; i++)
+        {
+            var w = await ServiceProcess.StartAsync("AgentWorker", "Agents.Micro.AgentWorker", worker);
+            Workers.Add(w);
+            await w.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
+        }
+        var gw = CommonEnv();
+        gw["ReverseProxy__Clusters__taskapi__Destinations__d1__Address"] = TaskApi.BaseUrl;
+        Gateway = await ServiceProcess.StartAsync("Gateway", "Agents.Micro.Gateway", gw);
+        await TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Warnings and errors the processes logged, for failure messages.</summary>
+    public string Problems() => string.Join("\n", Workers.Append(TaskApi).Append(Gateway).SelectMany(p =>
+        p.Output.Split('\n').Where(l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)
+            || l.Contains("exception", StringComparison.OrdinalIgnoreCase)).Select(l => p.Name + ": " + l)).TakeLast(60));
+
+    /// <summary>A client of the gateway with a token from the token store, as an operator issues it.</summary>
+    public async Task<HttpClient> GatewayClientAsync(string user)
+    {
+        var store = new TokenStore(new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = _db!.ConnectionString }));
+        var token = await store.CreateAsync(user, "otel", false);
+        var c = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
+        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return c;
+    }
+
+    private static AmazonS3Client S3() => new(new BasicAWSCredentials(S3AccessKey, S3SecretKey), new AmazonS3Config
+    {
+        ServiceURL = S3Url,
+        ForcePathStyle = true,
+        AuthenticationRegion = "us-east-1",
+        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+        ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        Timeout = TimeSpan.FromSeconds(10),
+        MaxErrorRetry = 1,
+    });
+
+    private static async Task Rabbitmqctl(string args)
+    {
+        var p = Process.Start(new ProcessStartInfo("rabbitmqctl", args) { RedirectStandardOutput = true, RedirectStandardError = true })
+            ?? throw new InvalidOperationException("rabbitmqctl not found — run scripts/test-infra.sh up");
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {args}: {await p.StandardError.ReadToEndAsync()} — is RabbitMQ running? (scripts/test-infra.sh up)");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in Workers.Append(Gateway).Append(TaskApi).Where(p => p is not null)) await p.DisposeAsync();
+        try { await Rabbitmqctl($"delete_vhost {_vhost}"); } catch (InvalidOperationException) { }
+        if (_db is not null) await _db.DisposeAsync();
+        try
+        {
+            using var s3 = S3();
+            var objects = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = _bucket });
+            foreach (var o in objects.S3Objects ?? []) await s3.DeleteObjectAsync(_bucket, o.Key);
+            await s3.DeleteBucketAsync(_bucket);
+        }
+        catch (AmazonS3Exception) { }
+        if (Receiver is not null) await Receiver.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class TracingCollection : ICollectionFixture<TracingFixture>
+{
+    public const string Name = "tracing";
+}

@@ -46,7 +46,8 @@ public sealed class TaskEventRecheck(SqlDatabase db, TaskEventHub hub, IOptions<
         foreach (var chunk in waiting.Chunk(ChunkSize))
         {
             var rows = (await conn.QueryAsync<Progress>(new CommandDefinition(
-                    "SELECT id AS Id, next_idx AS NextIdx, status AS Status FROM tasks WHERE id IN @ids",
+                    // Npgsql takes the array as one parameter; for SQLite Dapper expands the list into (@ids1, @ids2, …).
+                    "SELECT id AS Id, next_idx AS NextIdx, status AS Status FROM tasks WHERE id " + (db.IsPostgres ? "= ANY(@ids)" : "IN @ids"),
                     new { ids = chunk.Select(w => w.TaskId).ToArray() }, cancellationToken: ct)))
                 .ToDictionary(r => r.Id, StringComparer.Ordinal);
             foreach (var (taskId, waitingAt) in chunk)

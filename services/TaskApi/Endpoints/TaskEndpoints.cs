@@ -62,6 +62,9 @@ public static class TaskEndpoints
             // Read the task again before its events, as a plain poll does: a terminal status then always comes with its terminal event.
             task = await store.GetTaskAsync(task_id, ct) ?? task;
         var events = await store.ReadEventsAsync(task_id, from, limit, ct);
+        // The task ended between the two reads: answer with its final status, so a terminal event never comes with "running".
+        if (!Agents.Micro.Storage.Tasks.TaskStatus.IsTerminal(task.Status) && events.Any(e => EventTypes.IsTerminal(e.Type)))
+            task = await store.GetTaskAsync(task_id, ct) ?? task;
         return TypedResults.Ok(new TaskPollResponse(true, ToPollData(task, events, from)));
     }
 

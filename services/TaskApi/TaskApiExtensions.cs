@@ -2,15 +2,21 @@ using Agents.Micro.ServiceDefaults.Agents;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.Storage.Files;
 using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TaskApi.Consumers;
 using Agents.Micro.TaskApi.Endpoints;
+using Agents.Micro.TaskApi.Streaming;
 using Agents.Micro.TaskApi.Tasks;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Agents.Micro.TaskApi;
 
 public static class TaskApiExtensions
 {
-    /// <summary>Conversations, tasks and their dispatch. The host adds authentication and messaging.</summary>
+    /// <summary>
+    /// Conversations, tasks and their dispatch, and following tasks live (<c>Streaming:*</c>; WebSocket upgrades are
+    /// accepted without the host calling <c>UseWebSockets</c>). The host adds authentication and messaging.
+    /// </summary>
     public static IHostApplicationBuilder AddTaskApi(this IHostApplicationBuilder builder)
     {
         builder.AddDatabase();
@@ -25,17 +31,28 @@ public static class TaskApiExtensions
         builder.Services.AddSingleton<MessageImages>();
         builder.Services.AddSchemaInitializer<ITaskStore>("task", (s, ct) => s.EnsureSchemaAsync(ct));
         builder.Services.AddHostedService<StrandedTaskRedispatcher>();
+
+        builder.Services.AddOptions<StreamingOptions>().BindConfiguration(StreamingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<TaskEventHub>();
+        builder.Services.AddSingleton<TaskEventFollower>();
+        builder.Services.AddHostedService<TaskEventRecheck>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, WebSocketStartupFilter>());
         return builder;
     }
 
-    /// <summary>TaskApi sends commands only; it consumes nothing.</summary>
-    public static IBusRegistrationConfigurator AddTaskApiMessaging(this IBusRegistrationConfigurator bus) => bus;
+    /// <summary>TaskApi sends commands, and listens for <c>TaskEventsAppended</c> to wake readers following a task.</summary>
+    public static IBusRegistrationConfigurator AddTaskApiMessaging(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<TaskEventsAppendedConsumer, TaskEventsAppendedConsumerDefinition>();
+        return bus;
+    }
 
     public static IEndpointRouteBuilder MapTaskApi(this IEndpointRouteBuilder app)
     {
         app.MapConversationEndpoints();
         app.MapMessageEndpoints();
         app.MapTaskEndpoints();
+        app.MapStreamEndpoints();
         app.MapAgentEndpoints();
         return app;
     }

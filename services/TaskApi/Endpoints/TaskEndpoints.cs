@@ -3,9 +3,11 @@ using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Http;
 using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.Storage.Tasks;
+using Agents.Micro.TaskApi.Streaming;
 using Agents.Micro.TaskApi.Tasks;
 using Agents.Micro.TaskApi.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 
@@ -33,9 +35,12 @@ public static class TaskEndpoints
         return app;
     }
 
-    /// <summary>GET /api/v1/tasks/{task_id}?from=N — events from index N on, and the offset to continue from.</summary>
+    /// <summary>
+    /// GET /api/v1/tasks/{task_id}?from=N[&amp;wait=S] — events from index N on, and the offset to continue from. With
+    /// <c>wait</c> (a long poll), answers as soon as an event at or after N exists, or after S seconds with none.
+    /// </summary>
     public static async Task<Results<Ok<TaskPollResponse>, JsonHttpResult<ErrorBody>>> PollTask(
-        string task_id, HttpContext ctx, ITaskStore store, CancellationToken ct)
+        string task_id, HttpContext ctx, ITaskStore store, TaskEventFollower follower, IOptions<StreamingOptions> streaming, CancellationToken ct)
     {
         long from = 0;
         var fromRaw = ctx.Request.Query["from"];
@@ -45,9 +50,22 @@ public static class TaskEndpoints
         var limitRaw = ctx.Request.Query["limit"];
         if (limitRaw.Count > 0 && (!int.TryParse(limitRaw[0], System.Globalization.NumberStyles.None, null, out limit) || limit < 1 || limit > MaxEventsPerPoll))
             return ApiError.BadRequest($"'limit' must be an integer between 1 and {MaxEventsPerPoll}");
+        var wait = 0;
+        var maxWait = streaming.Value.MaxWaitSeconds;
+        var waitRaw = ctx.Request.Query["wait"];
+        if (waitRaw.Count > 0 && (!int.TryParse(waitRaw[0], System.Globalization.NumberStyles.None, null, out wait) || wait > maxWait))
+            return ApiError.BadRequest($"'wait' must be an integer number of seconds between 0 and {maxWait}");
 
         var (task, events) = await store.ReadWithEventsAsync(task_id, from, limit, ct);
         if (task is null || task.UserId != ctx.Caller().UserId) return ApiError.NotFound($"task '{task_id}' not found");
+        // Long poll: nothing new yet on a task still going, so wait for a worker's notification, then read again.
+        if (wait > 0 && events.Count == 0 && !Agents.Micro.Storage.Tasks.TaskStatus.IsTerminal(task.Status)
+            && await follower.WaitForEventsAsync(task_id, from, TimeSpan.FromSeconds(wait), ct))
+        {
+            var (again, more) = await store.ReadWithEventsAsync(task_id, from, limit, ct);
+            if (again is null) return ApiError.NotFound($"task '{task_id}' not found");
+            (task, events) = (again, more);
+        }
         return TypedResults.Ok(new TaskPollResponse(true, ToPollData(task, events, from)));
     }
 

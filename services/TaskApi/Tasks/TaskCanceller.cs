@@ -29,6 +29,11 @@ public sealed class TaskCanceller(ITaskStore store, TaskDispatcher dispatcher)
                 return task.Status;
             case CancelOutcome.NotFound:
                 return null;
+            case CancelOutcome.CancelledNow:
+                var cancelled = await store.GetTaskAsync(taskId, ct);
+                // Not awaited: a broker that is down must not slow the answer; readers re-check on their own.
+                if (cancelled is not null) _ = dispatcher.PublishEventsAppendedAsync(taskId, cancelled.NextIdx, true, CancellationToken.None);
+                return cancelled?.Status;
             default:
                 return (await store.GetTaskAsync(taskId, ct))?.Status;
         }

@@ -51,4 +51,22 @@ public sealed class TaskDispatcher(IBus bus, ITaskStore store,
             log.LogWarning("could not publish cancel for task {TaskId} ({Error}); the worker sees the flag on its next heartbeat", taskId, ex.Message);
         }
     }
+
+    /// <summary>
+    /// Wakes readers following the task on every TaskApi instance, for the events TaskApi appends itself (a cancel of a
+    /// task no worker holds, a resume). Best effort: the readers' periodic re-check is the fallback.
+    /// </summary>
+    public async Task PublishEventsAppendedAsync(string taskId, long nextIdx, bool terminal, CancellationToken ct = default)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(options.Value.SendTimeoutMs);
+        try
+        {
+            await bus.Publish(new TaskEventsAppended(taskId, nextIdx, terminal), cts.Token);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            log.LogDebug("could not publish the event notification for task {TaskId} ({Error})", taskId, ex.Message);
+        }
+    }
 }

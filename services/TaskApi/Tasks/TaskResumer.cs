@@ -40,6 +40,8 @@ public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher)
         {
             case ResumeOutcome.Resumed:
                 TaskApiTelemetry.TasksResumed.Add(1, new KeyValuePair<string, object?>("decision", decision.Type));
+                // Readers only need the wake-up; not awaited, so a broker that is down does not slow the answer.
+                _ = dispatcher.PublishEventsAppendedAsync(taskId, task.NextIdx + 1, false, CancellationToken.None);
                 await dispatcher.DispatchResumeAsync(task, task.InterruptId, decision.Type, ct);
                 return new(task, 200, null);
             case ResumeOutcome.NotFound:

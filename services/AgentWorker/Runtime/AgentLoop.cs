@@ -69,19 +69,22 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
         activity?.SetTag("agents.task_id", context.TaskId);
         activity?.SetTag("agents.iteration", state.Iteration + 1);
         var sw = Stopwatch.StartNew();
-        var request = new ModelRequest(state.Messages, tools.Specs, settings.Thinking, settings.Temperature, settings.ReasoningEffort, loadImage);
+        var streamed = state.PartialText is null && state.PartialThinking is null ? null : new StreamedSoFar(state.PartialText ?? "", state.PartialThinking ?? "");
+        var request = new ModelRequest(state.Messages, tools.Specs, settings.Thinking, settings.Temperature, settings.ReasoningEffort, loadImage, streamed);
         var text = new System.Text.StringBuilder();
         var calls = new List<ToolCall>();
+        var skipText = new StreamSkip(streamed?.Text);
+        var skipThinking = new StreamSkip(streamed?.Thinking);
         await foreach (var update in model.StreamAsync(request, ct))
         {
             switch (update)
             {
                 case ModelUpdate.Text t when t.Delta.Length > 0:
                     text.Append(t.Delta);
-                    log.Add(EventTypes.TextChunk, new { content = t.Delta });
+                    if (skipText.Rest(t.Delta) is { Length: > 0 } newText) log.Add(EventTypes.TextChunk, new { content = newText });
                     break;
                 case ModelUpdate.Thinking th when th.Delta.Length > 0:
-                    log.Add(EventTypes.ThinkingChunk, new { content = th.Delta });
+                    if (skipThinking.Rest(th.Delta) is { Length: > 0 } newThinking) log.Add(EventTypes.ThinkingChunk, new { content = newThinking });
                     break;
                 case ModelUpdate.ToolCalls tc:
                     calls.AddRange(tc.Calls);
@@ -97,6 +100,8 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
             }
             await log.FlushIfDueAsync(ct);
         }
+        state.PartialText = null;
+        state.PartialThinking = null;
         AgentMetrics.ModelLatency.Record(sw.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("model", model.Name));
         activity?.SetTag("agents.tool_calls", calls.Count);
         return (text.ToString(), calls);

@@ -19,6 +19,13 @@ public static class MessagingExtensions
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();
+            // A lost broker connection makes the bus Degraded, which health checks answer with 200: report it as
+            // Unhealthy so /health/ready says not-ready while the broker is away.
+            bus.ConfigureHealthCheckOptions(h =>
+            {
+                h.MinimalFailureStatus = Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy;
+                h.Tags.Add("ready");
+            });
             configure(bus);
             if (options.Transport.Equals("rabbitmq", StringComparison.OrdinalIgnoreCase))
             {

@@ -278,7 +278,7 @@ public sealed class DurabilityTests(DurabilityFixture fx, ITestOutputHelper outp
     [Fact(Timeout = 120_000)]
     public async Task SigTerm_Worker_HandsItsTasksBack_AndTheyContinueElsewhereWellBeforeTheLeaseWouldExpire()
     {
-        const int n = 150;
+        const int n = 100;
         const double lease = 30; // the production default: without a hand-back the tasks would wait this long
         var a = await WorkerAsync(chunkDelayMs: 40, leaseSeconds: lease);
         var b = await WorkerAsync(chunkDelayMs: 40, leaseSeconds: lease);

@@ -19,13 +19,6 @@ public static class MessagingExtensions
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();
-            // A lost broker connection makes the bus Degraded, which health checks answer with 200: report it as
-            // Unhealthy so /health/ready says not-ready while the broker is away.
-            bus.ConfigureHealthCheckOptions(h =>
-            {
-                h.MinimalFailureStatus = Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy;
-                h.Tags.Add("ready");
-            });
             configure(bus);
             if (options.Transport.Equals("rabbitmq", StringComparison.OrdinalIgnoreCase))
             {
@@ -47,6 +40,8 @@ public static class MessagingExtensions
                 bus.UsingInMemory((ctx, cfg) => cfg.ConfigureEndpoints(ctx));
             }
         });
+        if (options.Transport.Equals("rabbitmq", StringComparison.OrdinalIgnoreCase))
+            builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: ["ready"]);
         builder.Services.Configure<MassTransitHostOptions>(o =>
         {
             // Start even while the broker is down: the database is the source of truth and tasks are re-dispatched later.

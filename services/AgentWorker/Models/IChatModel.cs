@@ -12,7 +12,15 @@ public sealed record ModelRequest(
     bool Thinking,
     float? Temperature,
     string? ReasoningEffort,
-    Func<string, CancellationToken, Task<BinaryData?>>? LoadImage = null);
+    Func<string, CancellationToken, Task<BinaryData?>>? LoadImage = null,
+    StreamedSoFar? AlreadyStreamed = null);
+
+/// <summary>
+/// What an earlier attempt of this same model call already streamed to the client before its worker died. The caller
+/// drops that much of the new stream so the client sees the answer continue, not restart. A deterministic model may use
+/// it to produce that part at once instead of at streaming speed.
+/// </summary>
+public sealed record StreamedSoFar(string Text, string Thinking);
 
 /// <summary>What a streaming model call yields.</summary>
 public abstract record ModelUpdate

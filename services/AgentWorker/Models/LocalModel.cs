@@ -41,11 +41,14 @@ public sealed partial class LocalModel(LocalModelOptions options) : IChatModel
         var query = lastUser?.Content ?? "";
         var afterTools = messages.Count > 0 && messages[^1].Role == ChatMessage.Tool;
 
+        // After a crash, the part the client already has is produced at once: only the rest streams at chunk speed.
+        var coveredThinking = request.AlreadyStreamed?.Thinking.Length ?? 0;
+        var coveredText = request.AlreadyStreamed?.Text.Length ?? 0;
         if (request.Thinking && !afterTools)
         {
             foreach (var t in Thoughts(query, request.ReasoningEffort))
             {
-                await PauseAsync(ct);
+                if ((coveredThinking -= t.Length) < 0) await PauseAsync(ct);
                 yield return new ModelUpdate.Thinking(t);
             }
         }
@@ -66,7 +69,7 @@ public sealed partial class LocalModel(LocalModelOptions options) : IChatModel
         var chunks = counting ? answer.Split(' ').Select((w, i) => i == 0 ? w : " " + w).ToList() : Chunk(answer, 10);
         foreach (var c in chunks)
         {
-            await PauseAsync(ct);
+            if ((coveredText -= c.Length) < 0) await PauseAsync(ct);
             yield return new ModelUpdate.Text(c);
         }
         yield return new ModelUpdate.Usage(Tokens(messages), answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Agents.Micro.AgentWorker.Options;
 
-/// <summary>The worker's knobs (section <c>Worker</c>). README "Guarantees and knobs" explains how they interact.</summary>
+/// <summary>The worker's knobs (section <c>Worker</c>). README "Guarantees" explains how they interact.</summary>
 public sealed class WorkerOptions
 {
     public const string SectionName = "Worker";

@@ -78,21 +78,24 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
         if (AgentsTelemetry.RecordContent && state.Messages.LastOrDefault() is { } last)
             activity?.SetTag("agents.input", Clip(last.Content));
         var sw = Stopwatch.StartNew();
-        var request = new ModelRequest(state.Messages, tools.Specs, settings.Thinking, settings.Temperature, settings.ReasoningEffort, loadImage);
+        var streamed = state.PartialText is null && state.PartialThinking is null ? null : new StreamedSoFar(state.PartialText ?? "", state.PartialThinking ?? "");
+        var request = new ModelRequest(state.Messages, tools.Specs, settings.Thinking, settings.Temperature, settings.ReasoningEffort, loadImage, streamed);
         var text = new System.Text.StringBuilder();
         var reasoning = new System.Text.StringBuilder();
         var calls = new List<ToolCall>();
+        var skipText = new StreamSkip(streamed?.Text);
+        var skipThinking = new StreamSkip(streamed?.Thinking);
         await foreach (var update in model.StreamAsync(request, ct))
         {
             switch (update)
             {
                 case ModelUpdate.Text t when t.Delta.Length > 0:
                     text.Append(t.Delta);
-                    log.Add(EventTypes.TextChunk, new { content = t.Delta });
+                    if (skipText.Rest(t.Delta) is { Length: > 0 } newText) log.Add(EventTypes.TextChunk, new { content = newText });
                     break;
                 case ModelUpdate.Thinking th when th.Delta.Length > 0:
                     reasoning.Append(th.Delta);
-                    log.Add(EventTypes.ThinkingChunk, new { content = th.Delta });
+                    if (skipThinking.Rest(th.Delta) is { Length: > 0 } newThinking) log.Add(EventTypes.ThinkingChunk, new { content = newThinking });
                     break;
                 case ModelUpdate.ToolCalls tc:
                     calls.AddRange(tc.Calls);
@@ -108,6 +111,8 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
             }
             await log.FlushIfDueAsync(ct);
         }
+        state.PartialText = null;
+        state.PartialThinking = null;
         AgentMetrics.ModelLatency.Record(sw.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("model", model.Name));
         activity?.SetTag("agents.tool_calls", calls.Count);
         if (AgentsTelemetry.RecordContent) activity?.SetTag("agents.output", Clip(text.ToString()));

@@ -26,6 +26,11 @@ public sealed class AgentState
     public int InputTokens { get; set; }
     public int OutputTokens { get; set; }
     public List<string> FilesWritten { get; set; } = [];
+    /// <summary>Events in the log when this checkpoint was written: chunks after it belong to an unfinished model call.</summary>
+    public long? LogIndex { get; set; }
+    /// <summary>Text and thinking an unfinished model call already streamed, carried across restarts until it finishes.</summary>
+    public string? PartialText { get; set; }
+    public string? PartialThinking { get; set; }
 
     public string ToJson() => JsonSerializer.Serialize(this, TaskOptions.Json);
 

@@ -19,6 +19,9 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
 
     public TaskLease Lease => lease;
 
+    /// <summary>The index the next event gets. Only the lease holder appends, so it is known exactly from the claim on.</summary>
+    public long NextIndex { get; set; }
+
     public void Add(string type, object data) =>
         _buffer.Add(new NewEvent(type, JsonSerializer.Serialize(data, Json), UnixTime.Now()));
 
@@ -36,9 +39,11 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         activity?.SetTag("agents.task_id", lease.TaskId);
         activity?.SetTag("agents.events", _buffer.Count);
         var batch = _buffer.ToList();
+        if (checkpoint is not null) checkpoint.LogIndex = NextIndex + batch.Count;
         var next = await store.CommitAsync(lease, batch, transition, checkpoint is null ? null : (checkpoint.Step, checkpoint.ToJson()), history, ct);
         _buffer.Clear();
         _sinceFlush.Restart();
+        NextIndex = next;
         AgentMetrics.EventsAppended.Add(batch.Count);
         onCommitted?.Invoke(next, transition is not null and not TaskTransition.Release);
     }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using Agents.Micro.AgentWorker.Models;
 using Agents.Micro.AgentWorker.Options;
@@ -70,7 +71,10 @@ public sealed class TaskRunner(
         linked.CancelAfter(TimeSpan.FromSeconds(o.TaskTimeoutSeconds));
         using var heartbeatStop = new CancellationTokenSource();
         var heartbeat = HeartbeatAsync(lease, handle, heartbeatStop.Token);
-        var eventLog = new EventLog(store, lease, o.EventFlushMs, services.GetService<EventNotifier>() is { } n ? (next, terminal) => n.Notify(task.Id, next, terminal) : null);
+        var eventLog = new EventLog(store, lease, o.EventFlushMs, services.GetService<EventNotifier>() is { } n ? (next, terminal) => n.Notify(task.Id, next, terminal) : null)
+        {
+            NextIndex = task.NextIdx,
+        };
         var outcome = "unknown";
         try
         {
@@ -85,6 +89,15 @@ public sealed class TaskRunner(
         {
             outcome = "lease_lost";
             log.LogWarning("task {TaskId} attempt {Attempt}: lease lost; this worker stops writing to it", task.Id, task.Attempt);
+        }
+        catch (Exception ex) when (ex is DbException || ex.InnerException is DbException)
+        {
+            // The database went away under the run (a restart, a failover, a dropped connection). That is no reason to
+            // fail the task: hand it back so it continues from its last checkpoint; if the database is still away the
+            // hand-back fails too and the lease expires instead. MaxAttempts bounds a database that never comes back.
+            outcome = "database_error";
+            log.LogWarning("task {TaskId} attempt {Attempt}: database error ({Error}); handing it back", task.Id, task.Attempt, ex.Message);
+            await StopAsync(task, eventLog, StopReason.Shutdown);
         }
         catch (Exception ex)
         {
@@ -145,6 +158,7 @@ public sealed class TaskRunner(
                     await eventLog.CommitAsync(new TaskTransition.Fail(error), ct: ct);
                     return "gave_up";
                 }
+                await CollectUnfinishedStreamAsync(task, state, ct);
                 eventLog.Add(EventTypes.AttemptRestarted, new { attempt = task.Attempt, from_step = state.Step });
                 await eventLog.CommitAsync(checkpoint: state, ct: ct);
             }
@@ -154,6 +168,31 @@ public sealed class TaskRunner(
         var loop = new AgentLoop(model, tools, eventLog, state, settings, context, services.GetService<IImageLoader>() is { } il ? (p, c) => il.LoadAsync(task.UserId, p, c) : null);
         var outcome = await loop.RunAsync(decision, ct);
         return outcome == LoopOutcome.Completed ? "completed" : "interrupted";
+    }
+
+    /// <summary>
+    /// The chunks the dead attempt streamed after its last checkpoint (a model call it did not finish): kept in the state
+    /// so that the repeated call continues the client's stream where it stopped instead of starting it over.
+    /// </summary>
+    private async Task CollectUnfinishedStreamAsync(TaskRecord task, AgentState state, CancellationToken ct)
+    {
+        if (state.LogIndex is not { } from || from >= task.NextIdx) return;
+        var text = new System.Text.StringBuilder(state.PartialText);
+        var thinking = new System.Text.StringBuilder(state.PartialThinking);
+        while (from < task.NextIdx)
+        {
+            var page = await store.ReadEventsAsync(task.Id, from, 1000, ct);
+            if (page.Count == 0) break;
+            foreach (var e in page.Where(e => e.Idx < task.NextIdx))
+            {
+                if (e.Type is not (EventTypes.TextChunk or EventTypes.ThinkingChunk)) continue;
+                var content = System.Text.Json.JsonDocument.Parse(e.Data).RootElement.TryGetProperty("content", out var c) ? c.GetString() : null;
+                (e.Type == EventTypes.TextChunk ? text : thinking).Append(content);
+            }
+            from = page[^1].Idx + 1;
+        }
+        state.PartialText = text.Length > 0 ? text.ToString() : null;
+        state.PartialThinking = thinking.Length > 0 ? thinking.ToString() : null;
     }
 
     private async Task<AgentState> NewStateAsync(TaskRecord task, TaskOptions taskOptions, RunSettings settings, CancellationToken ct)
@@ -213,12 +252,18 @@ public sealed class TaskRunner(
                     await eventLog.CommitAsync(new TaskTransition.Release());
                     await HandBackAsync(task.Id, CancellationToken.None);
                 }
+                catch (LeaseLostException)
+                {
+                    log.LogWarning("task {TaskId} attempt {Attempt}: lease lost; this worker stops writing to it", task.Id, task.Attempt);
+                    return "lease_lost";
+                }
                 catch (Exception ex)
                 {
                     log.LogWarning("task {TaskId}: could not hand back on shutdown ({Error}); its lease will expire instead", task.Id, ex.Message);
                 }
                 return "handed_back";
             default:
+                log.LogWarning("task {TaskId} attempt {Attempt}: lease lost; this worker stops writing to it", task.Id, task.Attempt);
                 return "lease_lost";
         }
     }

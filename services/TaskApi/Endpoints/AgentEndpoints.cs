@@ -32,7 +32,7 @@ public static class AgentEndpoints
         var agent = app.MapGroup("/agent").RequireAuthorization().WithTags("agent");
         agent.MapPost("/invoke", Invoke).WithName("AgentInvoke")
             .WithSummary("提交异步运行智能体并返回任务ID (start an agent run asynchronously)")
-            .Accepts<AgentRequest>("application/json").ProducesErrors(400, 401, 403, 404, 409, 415);
+            .Accepts<AgentRequest>("application/json").ProducesErrors(400, 401, 403, 404, 409, 415, 429);
         agent.MapPost("/resume", Resume).WithName("AgentResume")
             .WithSummary("提交异步恢复被中断的智能体运行返回任务ID (resume an interrupted run asynchronously)")
             .Accepts<InterruptResponse>("application/json").ProducesErrors(400, 401, 403, 404, 409, 415);

@@ -19,7 +19,7 @@ public static class MessageEndpoints
     {
         app.MapPost("/api/v1/messages", SendMessage).RequireAuthorization().WithTags("v1 messages")
             .WithName("SendMessage").WithSummary("发送消息并创建后台任务").Accepts<SendMessageRequest>("application/json")
-            .Produces<SendMessageResponse>(StatusCodes.Status202Accepted).ProducesErrors(400, 401, 404, 409, 415);
+            .Produces<SendMessageResponse>(StatusCodes.Status202Accepted).ProducesErrors(400, 401, 404, 409, 415, 429);
         return app;
     }
 

@@ -16,7 +16,8 @@ public sealed record SubmitRequest(CallerIdentity Caller, string? ConversationId
 public sealed record SubmitResult(TaskRecord? Task, int Status, string? Error);
 
 /// <summary>Creates a task (row first, then the <c>RunTask</c> command), shared by <c>/api/v1/messages</c> and <c>/agent/invoke</c>.</summary>
-public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, IOptions<ModelCatalogOptions> models)
+public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, IOptions<ModelCatalogOptions> models,
+    ActiveTaskCounter active, IOptions<TaskLimitOptions> limits)
 {
     public async Task<SubmitResult> SubmitAsync(SubmitRequest r, CancellationToken ct)
     {
@@ -25,6 +26,12 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
             return new(null, 400, $"unknown model_key '{r.Options.ModelKey}' (configured: {string.Join(", ", models.Value.Items.Keys)})");
         if (r.Options.Images.Count > 0 && !model.Vision)
             return new(null, 400, $"model '{r.Options.ModelKey ?? models.Value.Default}' does not accept images; pick a vision model with model_key");
+
+        // Checked before anything is written, so a refused request changes nothing. Two submissions racing at the
+        // limit may both pass (the cap is a fairness bound, not an exact quota); that overshoot is at most the race.
+        var cap = limits.Value.MaxActivePerUser;
+        if (await active.CountRunningAsync(r.Caller.UserId, ct) >= cap)
+            return new(null, 429, $"too many tasks: you already have {cap} queued or running (the limit per user); wait for one to finish or cancel one, then retry");
 
         var now = UnixTime.Now();
         var conversationId = r.ConversationId;

@@ -23,7 +23,7 @@ public sealed class SqlDatabase : IAsyncDisposable
         if (options.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
         {
             Dialect = SqlDialect.Postgres;
-            _pg = NpgsqlDataSource.Create(options.ConnectionString);
+            _pg = NpgsqlDataSource.Create(WithIdleTransactionTimeout(options.ConnectionString));
         }
         else
         {
@@ -36,6 +36,20 @@ public sealed class SqlDatabase : IAsyncDisposable
     }
 
     public SqlDialect Dialect { get; }
+
+    /// <summary>
+    /// A process frozen in the middle of a transaction (SIGSTOP, a VM pause, a stuck GC) would hold its row locks for
+    /// ever, and every claim, cancel or dispatch mark of that task would wait behind it: the lease could expire but
+    /// nobody could take the task over. The server therefore ends sessions idle inside a transaction after 10 s (our
+    /// transactions take milliseconds), unless the connection string sets <c>idle_in_transaction_session_timeout</c> itself.
+    /// </summary>
+    public static string WithIdleTransactionTimeout(string connectionString)
+    {
+        var csb = new NpgsqlConnectionStringBuilder(connectionString);
+        if (csb.Options?.Contains("idle_in_transaction_session_timeout", StringComparison.Ordinal) == true) return connectionString;
+        csb.Options = ((csb.Options ?? "") + " -c idle_in_transaction_session_timeout=10000").Trim();
+        return csb.ToString();
+    }
 
     public bool IsPostgres => Dialect == SqlDialect.Postgres;
 

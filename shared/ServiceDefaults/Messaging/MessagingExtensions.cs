@@ -40,6 +40,8 @@ public static class MessagingExtensions
                 bus.UsingInMemory((ctx, cfg) => cfg.ConfigureEndpoints(ctx));
             }
         });
+        if (options.Transport.Equals("rabbitmq", StringComparison.OrdinalIgnoreCase))
+            builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: ["ready"]);
         builder.Services.Configure<MassTransitHostOptions>(o =>
         {
             // Start even while the broker is down: the database is the source of truth and tasks are re-dispatched later.

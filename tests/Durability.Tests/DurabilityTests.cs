@@ -1,0 +1,348 @@
+using System.Diagnostics;
+using System.Net;
+using Agents.Micro.Contracts;
+using Agents.Micro.TestSupport;
+using Dapper;
+using MassTransit;
+
+namespace Agents.Micro.Durability.Tests;
+
+/// <summary>
+/// DESIGN.md guarantees 2 and 3 under real failures: worker processes killed, paused and stopped, the broker and the
+/// database restarted — all on a private RabbitMQ node and PostgreSQL cluster. Each test writes the recovery times it
+/// measured to its output (README "Guarantees" quotes them).
+/// </summary>
+[Collection(DurabilityCollection.Name)]
+public sealed class DurabilityTests(DurabilityFixture fx, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly List<ServiceProcess> _workers = [];
+
+    private static double Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (TestContext.Current.TestState?.Result is TestResult.Failed)
+        {
+            // What the processes said is the best clue to a failure that depends on timing.
+            foreach (var p in _workers.Append(fx.TaskApi))
+                output.WriteLine($"---- {p.Name} (pid {p.Pid}) ----\n{Tail(p.Output, 80)}");
+        }
+        foreach (var w in _workers) await w.DisposeAsync();
+    }
+
+    private static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
+
+    private void Figure(string text) => output.WriteLine("FIGURE " + text);
+
+    private async Task<ServiceProcess> WorkerAsync(int chunkDelayMs = 40, double leaseSeconds = DurabilityFixture.LeaseSeconds)
+    {
+        var w = await fx.StartWorkerAsync(chunkDelayMs, leaseSeconds);
+        _workers.Add(w);
+        return w;
+    }
+
+    private static async Task<string> SubmitAsync(HttpClient c, string message)
+    {
+        var r = await c.PostJsonAsync("/api/v1/messages", new { message }, 202);
+        return r.GetProperty("task_id").GetString()!;
+    }
+
+    private async Task<List<string>> SubmitManyAsync(string user, int n, string message)
+    {
+        using var c = fx.ClientFor(user);
+        return (await Task.WhenAll(Enumerable.Range(0, n).Select(_ => SubmitAsync(c, message)))).ToList();
+    }
+
+    private async Task<List<TaskLog>> LogsAsync(IEnumerable<string> ids)
+    {
+        await using var db = await fx.OpenDbAsync();
+        var logs = new List<TaskLog>();
+        foreach (var id in ids) logs.Add(await TaskLog.ReadAsync(db, id));
+        return logs;
+    }
+
+    /// <summary>Running tasks whose lease a worker process holds, with how many chunks each has streamed so far.</summary>
+    private async Task<Dictionary<string, (long Attempt, long Chunks)>> HeldByAsync(ServiceProcess worker)
+    {
+        await using var db = await fx.OpenDbAsync();
+        var rows = await db.QueryAsync<(string Id, long Attempt, long Chunks)>(
+            """
+            SELECT t.id, t.attempt, (SELECT COUNT(*) FROM task_events e WHERE e.task_id = t.id AND e.type = 'text_chunk') AS chunks
+            FROM tasks t WHERE t.status = 'running' AND t.lease_owner LIKE @owner
+            """, new { owner = $"%-{worker.Pid}-%" });
+        return rows.ToDictionary(r => r.Id, r => (r.Attempt, r.Chunks));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var until = DateTime.UtcNow + timeout;
+        Exception? last = null;
+        while (DateTime.UtcNow < until)
+        {
+            try
+            {
+                if (await condition()) return;
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or HttpRequestException or TimeoutException or InvalidOperationException)
+            {
+                last = ex; // a server that is restarting: ask again
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"not within {timeout.TotalSeconds} s: {what}{(last is null ? "" : $" (last error: {last.Message})")}");
+    }
+
+    /// <summary>Waits until no task is running or interrupted any more; returns when that happened.</summary>
+    private async Task<double> WaitAllTerminalAsync(IReadOnlyCollection<string> ids, TimeSpan timeout)
+    {
+        var left = ids.ToArray();
+        await WaitUntilAsync(async () =>
+        {
+            await using var db = await fx.OpenDbAsync();
+            var open = await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM tasks WHERE id = ANY(@ids) AND status NOT IN ('completed', 'error', 'cancelled')", new { ids = left });
+            return open == 0;
+        }, timeout, $"all {ids.Count} tasks terminal ({string.Join("\n", await SafeLogsAsync(ids))})");
+        return Now();
+    }
+
+    private async Task<IEnumerable<string>> SafeLogsAsync(IEnumerable<string> ids)
+    {
+        try { return (await LogsAsync(ids)).Where(l => l.Status is "running" or "interrupted").Select(l => l.ToString()); }
+        catch (Exception ex) { return [ex.Message]; }
+    }
+
+    private static string Stats(IReadOnlyList<double> seconds) =>
+        seconds.Count == 0 ? "n/a" : $"min {seconds.Min():0.00} s, median {seconds.Order().ElementAt(seconds.Count / 2):0.00} s, max {seconds.Max():0.00} s over {seconds.Count} tasks";
+
+    [Fact(Timeout = 150_000)]
+    public async Task KillDashNine_OneOfTwoWorkers_All40Complete_AndItsTasksContinueFromTheirCheckpoints()
+    {
+        const int n = 80;
+        var a = await WorkerAsync(chunkDelayMs: 50);
+        var b = await WorkerAsync(chunkDelayMs: 50);
+        var ids = await SubmitManyAsync("kill-user", 40, $"count to {n}");
+
+        // Kill when the victim holds several tasks that are visibly mid-stream.
+        Dictionary<string, (long Attempt, long Chunks)> held = [];
+        await WaitUntilAsync(async () => (held = await HeldByAsync(a)).Count(h => h.Value.Chunks >= 5) >= 5, TimeSpan.FromSeconds(60), "the first worker streaming 5 tasks");
+        var killedAt = Now();
+        a.Kill();
+        var doneAt = await WaitAllTerminalAsync(ids, TimeSpan.FromSeconds(90));
+
+        var logs = await LogsAsync(ids);
+        foreach (var l in logs) l.AssertCompletedCounting(n);
+        var recovered = new List<double>();
+        foreach (var l in logs.Where(l => held.ContainsKey(l.Id)))
+        {
+            if (l.Events[^1].Ts < killedAt) continue; // it finished before the kill
+            var restart = l.First("attempt_restarted");
+            Assert.True(restart is not null, $"task {l.Id} was on the killed worker but shows no attempt_restarted: {l}");
+            Assert.Equal(held[l.Id].Attempt + 1, restart.Data.GetProperty("attempt").GetInt64());
+            // Continued, not started over: part of the count before the restart, the rest after it, nothing twice.
+            var before = l.Text(l.Events.Where(e => e.Idx < restart.Idx));
+            Assert.True(before.Length > 0, $"task {l.Id}: no text before the restart");
+            Assert.StartsWith(before, string.Join(' ', Enumerable.Range(1, n)));
+            Assert.True(l.Text(l.Events.Where(e => e.Idx > restart.Idx)).Length > 0);
+            recovered.Add(restart.Ts - killedAt);
+        }
+        Assert.True(recovered.Count >= 5, $"only {recovered.Count} tasks were taken over");
+        Assert.False(b.HasExited);
+        Figure($"kill -9 with {held.Count} of 40 tasks on the killed worker (lease {DurabilityFixture.LeaseSeconds} s, heartbeat {DurabilityFixture.HeartbeatSeconds} s, sweep {DurabilityFixture.SweepSeconds} s): " +
+               $"taken over after {Stats(recovered)}; all 40 completed {doneAt - killedAt:0.0} s after the kill");
+        // Taken over once the lease ran out and the next sweep ran: bounded by lease + sweep + a claim.
+        Assert.True(recovered.Max() < DurabilityFixture.LeaseSeconds + DurabilityFixture.SweepSeconds + 6, Stats(recovered));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task PausedWorker_WhoseLeaseExpired_WritesNothingMoreAfterItIsResumed()
+    {
+        const int n = 120;
+        var a = await WorkerAsync(chunkDelayMs: 40);
+        var b = await WorkerAsync(chunkDelayMs: 40);
+        var ids = await SubmitManyAsync("pause-user", 8, $"count to {n}");
+        Dictionary<string, (long Attempt, long Chunks)> held = [];
+        await WaitUntilAsync(async () => (held = await HeldByAsync(a)).Count(h => h.Value.Chunks >= 5) >= 2, TimeSpan.FromSeconds(60), "the first worker streaming 2 tasks");
+
+        a.Signal(19); // SIGSTOP: frozen mid-stream, with buffered events and a lease it can no longer renew
+        var pausedAt = Now();
+        // Every task it held moves on to the other worker: a new attempt, owned by someone else.
+        await WaitUntilAsync(async () =>
+        {
+            await using var db = await fx.OpenDbAsync();
+            var moved = await db.ExecuteScalarAsync<long>(
+                "SELECT COUNT(*) FROM tasks WHERE id = ANY(@ids) AND (status <> 'running' OR (attempt > 1 AND lease_owner NOT LIKE @owner))",
+                new { ids = held.Keys.ToArray(), owner = $"%-{a.Pid}-%" });
+            return moved == held.Count;
+        }, TimeSpan.FromSeconds(40), "the paused worker's tasks taken over");
+        var movedAt = Now();
+
+        a.Signal(18); // SIGCONT: it wakes up believing it still holds them
+        var continuedAt = Now();
+        await WaitAllTerminalAsync(ids, TimeSpan.FromSeconds(60));
+        // The woken worker noticed it was fenced off: for each task it held, its write or lease renewal was refused.
+        await WaitUntilAsync(() => Task.FromResult(held.Keys.All(id => a.Output.Contains($"task {id} attempt {held[id].Attempt}: lease lost"))),
+            TimeSpan.FromSeconds(15), "the resumed worker reporting each lost lease");
+
+        var logs = await LogsAsync(ids);
+        foreach (var l in logs) l.AssertCompletedCounting(n);
+        foreach (var l in logs.Where(l => held.ContainsKey(l.Id)))
+        {
+            // The log is attributed by attempt: the take-over is attempt_restarted with the next attempt, and the row
+            // still belongs to that attempt at the end (the old one never got it back). The text is the count exactly
+            // once, so nothing the woken worker still had buffered got in.
+            var restart = l.First("attempt_restarted");
+            Assert.NotNull(restart);
+            Assert.True(restart.Ts < continuedAt, "the take-over happened while the old worker was paused");
+            Assert.Equal(held[l.Id].Attempt + 1, restart.Data.GetProperty("attempt").GetInt64());
+            Assert.Equal(held[l.Id].Attempt + 1, l.Attempt);
+        }
+        Figure($"SIGSTOP of a worker holding {held.Count} tasks (lease {DurabilityFixture.LeaseSeconds} s): taken over {movedAt - pausedAt:0.0} s after the pause; after SIGCONT it wrote nothing");
+    }
+
+    [Fact(Timeout = 150_000)]
+    public async Task BrokerDown_TasksAccepted_AllCompleteWhenItReturns_WithoutRestartingAnyService()
+    {
+        var w = await WorkerAsync(chunkDelayMs: 10);
+        using var c = fx.ClientFor("broker-user");
+        await fx.Rabbit.StopServerAsync();
+        var stoppedAt = Now();
+        try
+        {
+            // The worker, which gets all its work from the broker, is not ready while the broker is away (but still live).
+            using var h = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            await WaitUntilAsync(async () => (await h.GetAsync(w.BaseUrl + "/health/ready")).StatusCode != HttpStatusCode.OK,
+                TimeSpan.FromSeconds(30), "the worker reporting not-ready without its broker");
+            output.WriteLine($"TaskApi /health/ready without the broker: {(int)(await h.GetAsync(fx.TaskApi.BaseUrl + "/health/ready")).StatusCode} {await h.GetStringAsync(fx.TaskApi.BaseUrl + "/health/live")}");
+
+            var sw = Stopwatch.StartNew();
+            var ids = (await Task.WhenAll(Enumerable.Range(0, 10).Select(i => SubmitAsync(c, $"count to 20 (task {i})")))).ToList();
+            var acceptSeconds = sw.Elapsed.TotalSeconds;
+            Assert.All(await LogsAsync(ids), l => Assert.Equal("running", l.Status));
+
+            await Task.Delay(1000); // still down: nothing can have run
+            Assert.All(await LogsAsync(ids), l => Assert.Empty(l.Events));
+
+            await fx.Rabbit.StartServerAsync();
+            var backAt = Now();
+            var doneAt = await WaitAllTerminalAsync(ids, TimeSpan.FromSeconds(90));
+            foreach (var l in await LogsAsync(ids)) l.AssertCompletedCounting(20);
+            Assert.False(w.HasExited);
+            Assert.False(fx.TaskApi.HasExited);
+            await fx.TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
+            Figure($"broker down {backAt - stoppedAt:0.0} s: 10 tasks accepted (202) in {acceptSeconds:0.00} s while it was down; all completed {doneAt - backAt:0.0} s after it came back");
+        }
+        finally
+        {
+            if (!fx.Rabbit.IsRunning) await fx.Rabbit.StartServerAsync();
+        }
+    }
+
+    [Fact(Timeout = 150_000)]
+    public async Task PostgresRestart_WhileTasksRun_EveryTaskEndsTerminal_NoneStuck()
+    {
+        const int n = 100;
+        await WorkerAsync(chunkDelayMs: 40);
+        await WorkerAsync(chunkDelayMs: 40);
+        var ids = await SubmitManyAsync("pg-user", 10, $"count to {n}");
+        await WaitUntilAsync(async () => (await LogsAsync(ids)).All(l => l.Events.Count(e => e.Type == "text_chunk") >= 5), TimeSpan.FromSeconds(60), "all tasks streaming");
+
+        var downAt = Now();
+        try
+        {
+            await fx.Postgres.StopServerAsync();
+            await Task.Delay(2000);
+        }
+        finally
+        {
+            await fx.Postgres.StartServerAsync();
+        }
+        var upAt = Now();
+        var doneAt = await WaitAllTerminalAsync(ids, TimeSpan.FromSeconds(90));
+
+        var logs = await LogsAsync(ids);
+        foreach (var l in logs)
+        {
+            Assert.Equal(Enumerable.Range(0, l.Events.Count).Select(i => (long)i), l.Events.Select(e => e.Idx));
+            Assert.Single(l.Events, e => e.Type is "task_completed" or "task_failed" or "task_cancelled");
+        }
+        var completed = logs.Count(l => l.Status == "completed");
+        var restarted = logs.Count(l => l.First("attempt_restarted") is not null);
+        Figure($"PostgreSQL down {upAt - downAt:0.0} s under 10 running tasks: all terminal {doneAt - upAt:0.0} s after it came back; {completed} completed, {restarted} continued after a restart; " +
+               string.Join("; ", logs.Where(l => l.Status != "completed").Select(l => $"{l.Status}: {l.Events[^1].Data}")));
+        foreach (var l in logs) l.AssertCompletedCounting(n);
+        await fx.TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task SigTerm_Worker_HandsItsTasksBack_AndTheyContinueElsewhereWellBeforeTheLeaseWouldExpire()
+    {
+        const int n = 100;
+        const double lease = 30; // the production default: without a hand-back the tasks would wait this long
+        var a = await WorkerAsync(chunkDelayMs: 40, leaseSeconds: lease);
+        var b = await WorkerAsync(chunkDelayMs: 40, leaseSeconds: lease);
+        var ids = await SubmitManyAsync("term-user", 8, $"count to {n}");
+        Dictionary<string, (long Attempt, long Chunks)> held = [];
+        await WaitUntilAsync(async () => (held = await HeldByAsync(a)).Count(h => h.Value.Chunks >= 5) >= 2, TimeSpan.FromSeconds(60), "the first worker streaming 2 tasks");
+
+        var termAt = Now();
+        a.Signal(15);
+        await a.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        var exitedAt = Now();
+        await WaitAllTerminalAsync(ids, TimeSpan.FromSeconds(60));
+
+        var logs = await LogsAsync(ids);
+        foreach (var l in logs) l.AssertCompletedCounting(n);
+        var handedBack = new List<double>();
+        foreach (var l in logs.Where(l => held.ContainsKey(l.Id) && l.Events[^1].Ts > termAt))
+        {
+            var restart = l.First("attempt_restarted");
+            Assert.True(restart is not null, $"task {l.Id} was on the stopped worker but was not handed on: {l}");
+            Assert.True(l.Text(l.Events.Where(e => e.Idx < restart.Idx)).Length > 0, "it had streamed before the hand-back");
+            handedBack.Add(restart.Ts - termAt);
+        }
+        Assert.NotEmpty(handedBack);
+        Figure($"SIGTERM of a worker holding {held.Count} tasks: it exited after {exitedAt - termAt:0.00} s; its tasks continued on the other worker after {Stats(handedBack)} (lease {lease} s)");
+        Assert.True(handedBack.Max() < lease / 4, $"hand-back took {handedBack.Max():0.00} s; the lease is {lease} s");
+        Assert.False(b.HasExited);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task SameRunTask_DeliveredSeveralTimes_RunsTheTaskOnce()
+    {
+        const int n = 60;
+        await WorkerAsync(chunkDelayMs: 20);
+        await WorkerAsync(chunkDelayMs: 20);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host("127.0.0.1", (ushort)fx.Rabbit.Port, "/", h =>
+        {
+            h.Username("guest");
+            h.Password("guest");
+        }));
+        await bus.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(QueueNames.AgentTasksAddress);
+            using var c = fx.ClientFor("dup-user");
+            var id = await SubmitAsync(c, $"count to {n}");
+            // Duplicates racing the original to both workers, one while it runs, and more after it finished.
+            await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => endpoint.Send(new RunTask(id, "dup-user", "duplicate"))));
+            await Task.Delay(500);
+            await endpoint.Send(new RunTask(id, "dup-user", "duplicate"));
+            await WaitAllTerminalAsync([id], TimeSpan.FromSeconds(60));
+            var done = (await LogsAsync([id]))[0];
+            await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => endpoint.Send(new RunTask(id, "dup-user", "duplicate"))));
+            await Task.Delay(1500);
+
+            var log = (await LogsAsync([id]))[0];
+            log.AssertCompletedCounting(n);
+            Assert.DoesNotContain("attempt_restarted", log.Types);
+            Assert.Equal(1, log.Attempt); // claimed once: no duplicate ever got a lease
+            Assert.Equal(done.Events.Count, log.Events.Count); // nothing appended after the end
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+}

@@ -10,10 +10,12 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("gateway");
 builder.AddGatewayEdge();
 builder.AddGatewayProxy();
+builder.AddGatewayDocs();
 
 var app = builder.Build();
 app.UseGatewayEdge();
 app.MapDefaultEndpoints();
+app.MapGatewayDocs("/openapi/v1.json");
 app.MapGatewayProxy();
 await app.RunAsync();
 return 0;

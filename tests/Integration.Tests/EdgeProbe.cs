@@ -12,6 +12,12 @@ namespace Agents.Micro.Integration.Tests;
 public sealed record EdgeProbe(string Name, HttpMethod Method, string Url, byte[]? Body = null, string? ContentType = "application/json",
     int[]? Expected = null, string[]? MustNotContain = null, bool Chunked = false)
 {
+    /// <summary>
+    /// Refused by the HTTP server before any application code runs (Kestrel: a NUL in the path), so with a bare 400
+    /// and no body: no middleware can give it the error body.
+    /// </summary>
+    public bool ServerRejects { get; init; }
+
     public static EdgeProbe Json(string name, HttpMethod method, string url, object body, params int[] expected) =>
         new(name, method, url, JsonSerializer.SerializeToUtf8Bytes(body), "application/json", expected);
 

@@ -109,7 +109,7 @@ public sealed class IsolationMatrixTests(EdgeFixture edge)
             yield return new("delete A's task as B", delete, $"/agent/session/{b}/{s}/{t}");
             yield return new("delete A's session as A", delete, $"/agent/session/{a}/{s}", Expected: forbidden);
             yield return new("delete A's session as B", delete, $"/agent/session/{b}/{s}");
-            yield return EdgeProbe.Json("invoke in A's session as A", post, "/agent/invoke", new { user_id = a, session_id = s, query = "hi" }, forbidden);
+            yield return EdgeProbe.Json("invoke in A's session as A", post, "/agent/invoke", new { user_id = a, session_id = s, task_id = NewId(), query = "hi" }, forbidden);
             yield return EdgeProbe.Json("resume A's task as A", post, "/agent/resume",
                 new { user_id = a, session_id = s, task_id = t, response_type = "accept" }, forbidden);
             yield return EdgeProbe.Json("resume A's task as B", post, "/agent/resume",
@@ -154,6 +154,8 @@ public sealed class IsolationMatrixTests(EdgeFixture edge)
         yield return EdgeProbe.Json("store the same memory content as A", post, "/api/v1/memories", new { content = "A likes oolong" }, 201, 200)
             with { MustNotContain = [mem] };
     }
+
+    private static string NewId() => "t-" + Guid.NewGuid().ToString("N");
 
     private static byte[] Multipart(string content, string filename, string dir, out string contentType)
     {
@@ -205,7 +207,7 @@ public sealed class IsolationMatrixTests(EdgeFixture edge)
     private async Task<List<string>> HistoryLeakAsync(HttpClient httpB, string b, UserAData d)
     {
         var failures = new List<string>();
-        var r = await httpB.PostAsJsonAsync("/agent/invoke", new { user_id = b, session_id = d.Conv2, query = "what did I say before?" });
+        var r = await httpB.PostAsJsonAsync("/agent/invoke", new { user_id = b, session_id = d.Conv2, task_id = NewId(), query = "what did I say before?" });
         var body = await r.Content.ReadAsStringAsync();
         if (r.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict) return failures;
         if (r.StatusCode != HttpStatusCode.OK) return [$"invoke in B's namespace under A's session id: HTTP {(int)r.StatusCode} {body}"];

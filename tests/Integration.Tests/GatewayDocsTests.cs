@@ -33,7 +33,7 @@ public sealed partial class GatewayDocsTests(EdgeFixture edge)
         var response = await http.GetAsync("/openapi.json", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        var doc = JsonNode.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!.AsObject();
+        var doc = await MergedDocAsync(http, "/openapi.json");
 
         var operations = Operations(doc).Select(o => $"{o.Method} {o.Path}").ToHashSet();
         var missing = ExpectedOperations.Where(e => !operations.Contains(e)).ToList();
@@ -49,7 +49,7 @@ public sealed partial class GatewayDocsTests(EdgeFixture edge)
     public async Task OpenApiJson_IsAValidOpenApi3Document_WhereEveryRefResolves()
     {
         using var http = edge.AnonymousClient();
-        var doc = JsonNode.Parse(await http.GetStringAsync("/openapi.json", TestContext.Current.CancellationToken))!.AsObject();
+        var doc = await MergedDocAsync(http, "/openapi.json");
         var problems = OpenApiChecks.Validate(doc);
         Assert.True(problems.Count == 0, "invalid OpenAPI document:\n" + string.Join("\n", problems));
     }
@@ -58,7 +58,7 @@ public sealed partial class GatewayDocsTests(EdgeFixture edge)
     public async Task OpenApiJson_DeclaresTheBearerScheme_AndTheGatewayEndpointsArePublic()
     {
         using var http = edge.AnonymousClient();
-        var doc = JsonNode.Parse(await http.GetStringAsync("/openapi.json", TestContext.Current.CancellationToken))!.AsObject();
+        var doc = await MergedDocAsync(http, "/openapi.json");
         Assert.Equal("bearer", doc["components"]!["securitySchemes"]!["bearerAuth"]!["scheme"]!.GetValue<string>());
         Assert.Equal("bearerAuth", ((JsonObject)doc["security"]![0]!).Single().Key);
         Assert.Empty((JsonArray)doc["paths"]!["/health/ready"]!["get"]!["security"]!);
@@ -69,7 +69,7 @@ public sealed partial class GatewayDocsTests(EdgeFixture edge)
     public async Task OpenApiV1Json_AtTheGateway_IsTheMergedDocument()
     {
         using var http = edge.AnonymousClient();
-        var doc = JsonNode.Parse(await http.GetStringAsync("/openapi/v1.json", TestContext.Current.CancellationToken))!.AsObject();
+        var doc = await MergedDocAsync(http, "/openapi/v1.json");
         Assert.NotNull(doc["paths"]!["/api/v1/memories"]);
         Assert.NotNull(doc["paths"]!["/api/v1/conversations"]);
     }
@@ -107,6 +107,22 @@ public sealed partial class GatewayDocsTests(EdgeFixture edge)
         var response = await http.GetAsync("/docs/nope.js", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Contains("\"success\":false", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>
+    /// The merged document once every service is in it. A service builds its document on the first request, which can
+    /// take longer than the gateway waits on a busy machine; the gateway then serves the rest and asks again seconds later.
+    /// </summary>
+    private static async Task<JsonObject> MergedDocAsync(HttpClient http, string path)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var doc = JsonNode.Parse(await http.GetStringAsync(path, TestContext.Current.CancellationToken))!.AsObject();
+            var complete = ((JsonArray)doc["x-agents-services"]!).All(s => s!["available"]!.GetValue<bool>());
+            if (complete || DateTime.UtcNow > deadline) return doc;
+            await Task.Delay(1000, TestContext.Current.CancellationToken);
+        }
     }
 
     internal static IEnumerable<(string Method, string Path, JsonObject Operation)> Operations(JsonObject doc)

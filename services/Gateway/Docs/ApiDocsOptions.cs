@@ -21,7 +21,10 @@ public sealed class ApiDocsOptions
     [Range(0, 3600)]
     public double IncompleteCacheSeconds { get; set; } = 5;
 
-    /// <summary>How long to wait for one service's document (seconds).</summary>
+    /// <summary>
+    /// How long to wait for one service's document (seconds). A service generates its document on the first request,
+    /// which takes seconds on a cold or busy process.
+    /// </summary>
     [Range(0.1, 60)]
-    public double FetchTimeoutSeconds { get; set; } = 3;
+    public double FetchTimeoutSeconds { get; set; } = 10;
 }

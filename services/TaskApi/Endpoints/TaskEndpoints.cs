@@ -50,6 +50,9 @@ public static class TaskEndpoints
         var task = await store.GetTaskAsync(task_id, ct);
         if (task is null || task.UserId != ctx.Caller().UserId) return ApiError.NotFound($"task '{task_id}' not found");
         var events = await store.ReadEventsAsync(task_id, from, limit, ct);
+        // The task row was read before the events: a step that ended in between (its events and the status change are
+        // one transaction) would show task_completed with status "running". Read it again so the status is never older.
+        if (events.Count > 0) task = await store.GetTaskAsync(task_id, ct) ?? task;
         return TypedResults.Ok(new TaskPollResponse(true, ToPollData(task, events, from)));
     }
 

@@ -142,7 +142,7 @@ function tryForm(path, method, params, reqBody, contentTypes) {
     fileInput = el("input", { type: "file" });
     const fileLabel = el("label", {}, "file", fileInput);
     const sync = () => {
-      const ct = ctSelect.value;
+      const ct = ctSelect.value || contentTypes[0];
       const schema = reqBody.content[ct].schema || {};
       const multipart = ct.startsWith("multipart/");
       fileLabel.classList.toggle("hidden", !multipart);
@@ -162,6 +162,8 @@ function tryForm(path, method, params, reqBody, contentTypes) {
     let url = path;
     const query = new URLSearchParams();
     const headers = { ...tokenHeader() };
+    const missing = inputs.filter(({ p, input }) => p.in === "path" && input.value === "").map(({ p }) => p.name);
+    if (missing.length) { out.replaceChildren(el("p", { class: "err" }, "Fill in " + missing.join(", "))); return; }
     for (const { p, input } of inputs) {
       const v = input.value;
       if (v === "" && !p.required) continue;
@@ -172,7 +174,7 @@ function tryForm(path, method, params, reqBody, contentTypes) {
     if ([...query].length) url += "?" + query.toString();
     const init = { method: method.toUpperCase(), headers };
     if (ctSelect) {
-      const ct = ctSelect.value;
+      const ct = ctSelect.value || contentTypes[0];
       if (ct.startsWith("multipart/")) {
         const fd = new FormData();
         try { for (const [k, v] of Object.entries(bodyArea.value.trim() ? JSON.parse(bodyArea.value) : {})) if (v !== null && v !== "") fd.append(k, String(v)); }

@@ -7,6 +7,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("file-service");
 builder.AddInternalIdentityAuth();
 builder.AddFileService();
+builder.Services.AddOpenApi(o => o.DescribeFileService());
 
 var app = builder.Build();
 app.UseApiErrors();
@@ -14,6 +15,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapDefaultEndpoints();
 app.MapFileService();
+app.MapOpenApi();
 app.Run();
 
 /// <summary>The entry point, public so that tests can host the service with <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>

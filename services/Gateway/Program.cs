@@ -10,11 +10,13 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("gateway");
 builder.AddGatewayEdge();
 builder.AddGatewayProxy();
+builder.AddGatewayDocs();
 
 var app = builder.Build();
 app.UseGatewayEdge();
 app.MapDefaultEndpoints();
 app.MapWebConsole();
+app.MapGatewayDocs("/openapi/v1.json");
 app.MapGatewayProxy();
 await app.RunAsync();
 return 0;

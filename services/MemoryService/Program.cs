@@ -8,6 +8,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("memory-service");
 builder.AddInternalIdentityAuth();
 builder.AddMemoryService();
+builder.Services.AddOpenApi(o => o.DescribeMemoryService());
 builder.AddAgentsMessaging(bus => bus.AddMemoryServiceMessaging());
 
 var app = builder.Build();
@@ -16,4 +17,5 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapDefaultEndpoints();
 app.MapMemoryService();
+app.MapOpenApi();
 app.Run();

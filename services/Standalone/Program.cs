@@ -25,12 +25,14 @@ builder.AddAgentsMessaging(bus =>
 });
 builder.Services.AddHostedService<DevTokenBootstrap>();
 builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
+builder.AddGatewayDocs();
 
 var app = builder.Build();
 app.UseGatewayEdge();
 app.MapDefaultEndpoints();
 app.MapWebConsole();
 app.MapOpenApi();
+app.MapGatewayDocs();
 var api = app.MapGroup("").RequireGatewayRateLimit();
 api.MapTaskApi();
 api.MapFileService();

@@ -86,4 +86,18 @@ public sealed class LimitTests(GatewayFixture fx)
         var response = await client.SendAsync(request, Ct);
         await AssertErrorAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }
+
+    [Fact]
+    public async Task UrlPastTheLimit_Returns414InTheErrorShape_NotTheServersBareOne()
+    {
+        var client = fx.Client(await fx.NewTokenAsync("long-url"));
+        var hits = fx.TaskApi.Hits;
+
+        // 20 KiB: past the gateway's 8 KiB limit and past Kestrel's default request line (which answers without a body).
+        var response = await client.GetAsync("/api/v1/tasks/t1?x=" + new string('a', 20 * 1024), Ct);
+
+        await AssertErrorAsync(response, HttpStatusCode.RequestUriTooLong);
+        Assert.Equal(hits, fx.TaskApi.Hits);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/tasks/t1?x=" + new string('a', 4 * 1024), Ct)).StatusCode);
+    }
 }

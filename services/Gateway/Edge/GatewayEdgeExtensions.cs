@@ -3,6 +3,7 @@ using Agents.Micro.Gateway.Edge;
 using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.Gateway;
@@ -39,6 +40,13 @@ public static class GatewayEdgeExtensions
         builder.Services.AddOptions<SecurityHeadersOptions>().BindConfiguration(SecurityHeadersOptions.SectionName);
         builder.Services.AddOptions<EdgeCorsOptions>().BindConfiguration(EdgeCorsOptions.SectionName);
         builder.Services.AddRateLimiter(UserRateLimiter.Configure);
+        // Long URLs are refused by the edge (Limits:MaxRequestTargetBytes) with the error body; Kestrel's own limit,
+        // which answers with an empty 414, is raised above it.
+        builder.Services.Configure<KestrelServerOptions>(k =>
+        {
+            k.Limits.MaxRequestLineSize = Math.Max(k.Limits.MaxRequestLineSize, LimitsOptions.ServerMaxRequestLineBytes);
+            k.Limits.MaxRequestHeadersTotalSize = Math.Max(k.Limits.MaxRequestHeadersTotalSize, LimitsOptions.ServerMaxRequestLineBytes + 32 * 1024);
+        });
 
         builder.Services.AddCors();
         builder.Services.AddOptions<CorsOptions>().Configure<IOptions<EdgeCorsOptions>>((cors, edge) =>

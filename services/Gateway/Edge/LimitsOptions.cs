@@ -19,6 +19,17 @@ public sealed class LimitsOptions
     [Range(1, long.MaxValue)]
     public long MaxJsonBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Longest request target (path and query, bytes as sent) the gateway answers; longer ones get a 414 in the API's
+    /// error shape. The server itself accepts request lines up to <see cref="ServerMaxRequestLineBytes"/> so that it is
+    /// this check, not the server's bare 414, that answers.
+    /// </summary>
+    [Range(256, ServerMaxRequestLineBytes - 1024)]
+    public int MaxRequestTargetBytes { get; set; } = 8 * 1024;
+
+    /// <summary>The server's own request-line limit, past which it answers without a body (Kestrel's default is 8 KiB).</summary>
+    public const int ServerMaxRequestLineBytes = 64 * 1024;
+
     /// <summary>Path prefixes whose requests carry uploads and get the upload limit.</summary>
     public List<string> UploadPathPrefixes { get; set; } = ["/api/v1/files"];
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Agents.Micro.Gateway.Edge;
 
 /// <summary>
-/// Per-path body limits. A declared length over the limit is refused before anything is read or forwarded;
+/// The request target's length, and per-path body limits. A declared length over the limit is refused before anything is read or forwarded;
 /// a chunked body is cut off by the server when it passes the limit (see the proxy's error mapping).
 /// </summary>
 public static class RequestBodyLimits
@@ -15,6 +15,11 @@ public static class RequestBodyLimits
         var options = app.ApplicationServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
         return app.Use((ctx, next) =>
         {
+            // The raw target as the client sent it (before percent-decoding), which is what servers downstream limit.
+            var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget;
+            if (target is not null && target.Length > options.MaxRequestTargetBytes)
+                return ApiError.WriteAsync(ctx, StatusCodes.Status414UriTooLong,
+                    $"request URL too long (limit {options.MaxRequestTargetBytes} bytes)");
             var limit = options.LimitFor(ctx.Request.Path.Value ?? "/");
             if (ctx.Request.ContentLength > limit)
             {

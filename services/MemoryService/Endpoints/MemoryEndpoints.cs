@@ -7,6 +7,7 @@ using Agents.Micro.ServiceDefaults.Http;
 using Agents.Micro.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace Agents.Micro.MemoryService.Endpoints;
 
@@ -22,10 +23,15 @@ public static class MemoryEndpoints
     public static IEndpointRouteBuilder MapMemoryEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/memories").RequireAuthorization().WithTags("v1 memories");
-        api.MapGet("/", ListOrSearch);
-        api.MapPost("/", Create);
-        api.MapGet("/{memory_id}", Get);
-        api.MapDelete("/{memory_id}", Delete);
+        api.MapGet("/", ListOrSearch).WithSummary("the caller's memories, newest first; ranked search with q")
+            .WithQueryParameter("q", JsonSchemaType.String, "search text (ranked results with a score)")
+            .WithQueryParameter("limit", JsonSchemaType.Integer, $"1..{MaxLimit} (default {DefaultLimit})")
+            .WithQueryParameter("offset", JsonSchemaType.Integer, "0.. (default 0)").ProducesMemoryErrors(400, 401);
+        api.MapPost("/", Create).WithSummary("store a memory (an exact duplicate answers 200 with the existing id)")
+            .Accepts<CreateMemoryRequest>("application/json").Produces<MemoryCreatedResponse>(StatusCodes.Status201Created)
+            .ProducesMemoryErrors(400, 401, 415);
+        api.MapGet("/{memory_id}", Get).WithSummary("one memory").ProducesMemoryErrors(401, 404);
+        api.MapDelete("/{memory_id}", Delete).WithSummary("delete one memory").ProducesMemoryErrors(401, 404);
         return app;
     }
 

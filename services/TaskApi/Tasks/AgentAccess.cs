@@ -21,7 +21,8 @@ public static class AgentAccess
 
     /// <summary>
     /// Ids chosen by the client end up in URL paths (<c>/agent/status/{user_id}/{session_id}/{task_id}</c>), so they must be
-    /// addressable there: not blank, at most 128 characters, no '/', '\' or control characters. Null when valid.
+    /// addressable there: not blank, at most 128 characters, no '/', '\' or control characters. Invisible formatting
+    /// characters (bidi overrides, zero-width joiners) are refused too: they make one id display as another. Null when valid.
     /// </summary>
     public static string? CheckId(string field, string? value)
     {
@@ -29,6 +30,8 @@ public static class AgentAccess
         if (string.IsNullOrWhiteSpace(value)) return $"'{field}' must not be empty";
         if (value.Length > MaxIdLength) return $"'{field}' is longer than {MaxIdLength} characters";
         if (value.Any(c => c is '/' or '\\' || char.IsControl(c))) return $"'{field}' must not contain '/', '\\' or control characters";
+        if (value.Any(c => char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format))
+            return $"'{field}' must not contain invisible formatting characters (bidi overrides, zero-width characters)";
         return null;
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
 
 namespace Agents.Micro.ServiceDefaults.Http;
 
@@ -35,11 +36,18 @@ public sealed class StrictJson
         }
         if (!request.HasJsonContentType())
             return (null, 415, "Content-Type must be application/json");
+        // The body is read as UTF-8 whatever the header says; a body declared in another charset would be misread.
+        if (MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.Charset is { Length: > 0 } charset
+            && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+            return (null, 415, "Content-Type charset must be utf-8");
         try
         {
             using var doc = await JsonDocument.ParseAsync(request.Body, DocumentOptions, request.HttpContext.RequestAborted);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 return (null, 400, "request body must be a JSON object");
+            // The parser leaves strings undecoded: bad UTF-8 or a lone surrogate would only fail (as a 500) when a
+            // handler reads the field, and a NUL would fail in the database. Refuse both here, for every string.
+            if (BadText(doc.RootElement) is { } badText) return (null, 400, badText);
             var body = new StrictJson(doc.RootElement.Clone(), allowed);
             body.CheckUnknown();
             return (body, 200, null);
@@ -51,6 +59,40 @@ public sealed class StrictJson
         catch (ArgumentException ex)
         {
             return (null, 400, "malformed JSON: " + Short(ex.Message));
+        }
+    }
+
+    private static string? BadText(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
+                {
+                    if (TextProblem(() => p.Name) is { } name) return name;
+                    if (BadText(p.Value) is { } inner) return inner;
+                }
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in e.EnumerateArray())
+                    if (BadText(item) is { } inner) return inner;
+                return null;
+            case JsonValueKind.String:
+                return TextProblem(e.GetString);
+            default:
+                return null;
+        }
+    }
+
+    private static string? TextProblem(Func<string?> read)
+    {
+        try
+        {
+            return read()?.Contains('\0') == true ? "strings must not contain NUL characters (\\u0000)" : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return "request body is not valid UTF-8 text (bad bytes or an unpaired surrogate)";
         }
     }
 

@@ -1,0 +1,57 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using Agents.Micro.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Agents.Micro.MemoryService;
+
+/// <summary>
+/// The memory service's OpenAPI document (<c>/openapi/v1.json</c>), which the gateway merges into its own. The handlers
+/// read their bodies with StrictJson and their queries themselves, so both are described here.
+/// </summary>
+public static class MemoryServiceOpenApi
+{
+    /// <summary>Use as <c>builder.Services.AddOpenApi(o =&gt; o.DescribeMemoryService())</c>; the host then calls <c>app.MapOpenApi()</c>.</summary>
+    public static OpenApiOptions DescribeMemoryService(this OpenApiOptions o)
+    {
+        o.CreateSchemaReferenceId = t => t.Type == typeof(ErrorBody) ? "ErrorResponse" : OpenApiOptions.CreateDefaultSchemaReferenceId(t);
+        o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Agents.Micro memory service";
+            doc.Info.Description = "Per-user long-term memory: write, list, search, delete.";
+            return Task.CompletedTask;
+        });
+        return o;
+    }
+
+    /// <summary>Declares the error statuses an endpoint answers, all with the one error body.</summary>
+    public static RouteHandlerBuilder ProducesMemoryErrors(this RouteHandlerBuilder b, params int[] statuses)
+    {
+        foreach (var s in statuses) b.Produces<ErrorBody>(s, "application/json");
+        return b;
+    }
+
+    /// <summary>A query parameter the handler reads itself.</summary>
+    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder b, string name, JsonSchemaType type, string description) =>
+        b.AddOpenApiOperationTransformer((op, _, _) =>
+        {
+            op.Parameters ??= [];
+            op.Parameters.Add(new OpenApiParameter
+            {
+                Name = name, In = ParameterLocation.Query, Required = false, Description = description,
+                Schema = new OpenApiSchema { Type = type },
+            });
+            return Task.CompletedTask;
+        });
+}
+
+/// <summary>The body of <c>POST /api/v1/memories</c> (describes the document only; the handler reads it with StrictJson).</summary>
+public sealed record CreateMemoryRequest(
+    [property: Required, Description("the memory's text")] string Content,
+    [property: Description("optional tags")] IReadOnlyList<string>? Tags = null);
+
+/// <summary>The body of <c>POST /agent/write/longterm</c> (describes the document only).</summary>
+public sealed record LongTermWriteRequest(
+    [property: Required, Description("must be the caller (admins may write for anyone)")] string UserId,
+    [property: Required, Description("the memory's text")] string MemoryInfo);

@@ -132,15 +132,26 @@ public sealed class TaskRunner(
         ResumeDecision? decision = null;
         if (checkpoint is null)
         {
-            state = await NewStateAsync(task, taskOptions, settings, ct);
-            eventLog.Add(EventTypes.TaskStarted, new
+            // task_started is committed as soon as the task is claimed, so a client sees its task picked up without
+            // waiting for the memory recall (a request to another service) and the history load that follow.
+            if (task.NextIdx == 0)
             {
-                conversation_id = task.ConversationId,
-                model_key = taskOptions.ModelKey ?? models.Definition(null)?.Model ?? "local",
-                run_mode = settings.Mode,
-                attempt = task.Attempt,
-            });
-            AgentMetrics.TasksStarted.Add(1, new KeyValuePair<string, object?>("model", taskOptions.ModelKey ?? models.DefaultKey), new("mode", settings.Mode));
+                eventLog.Add(EventTypes.TaskStarted, new
+                {
+                    conversation_id = task.ConversationId,
+                    model_key = taskOptions.ModelKey ?? models.Definition(null)?.Model ?? "local",
+                    run_mode = settings.Mode,
+                    attempt = task.Attempt,
+                });
+                AgentMetrics.TasksStarted.Add(1, new KeyValuePair<string, object?>("model", taskOptions.ModelKey ?? models.DefaultKey), new("mode", settings.Mode));
+            }
+            else
+            {
+                // The previous attempt died between task_started and the first checkpoint: nothing else was written.
+                eventLog.Add(EventTypes.AttemptRestarted, new { attempt = task.Attempt, from_step = 0 });
+            }
+            await eventLog.CommitAsync(ct: ct);
+            state = await NewStateAsync(task, taskOptions, settings, ct);
             await eventLog.CommitAsync(checkpoint: state, ct: ct);
         }
         else
@@ -199,13 +210,19 @@ public sealed class TaskRunner(
     {
         var o = options.Value;
         var system = taskOptions.SystemMessage ?? DefaultSystemMessage;
-        var memories = await RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
+        // Independent: the recall (a request to MemoryService) and the history read overlap.
+        var recall = RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
+        var historyRead = o.HistoryMaxMessages > 0
+            ? store.LoadHistoryAsync(task.UserId, task.ConversationId, o.HistoryMaxMessages, ct)
+            : Task.FromResult<IReadOnlyList<HistoryMessage>>([]);
+        await Task.WhenAll(recall, historyRead);
+        var memories = await recall;
         if (memories.Count > 0) system += "\n\nRelevant memories about the user:\n" + string.Join("\n", memories.Select(m => "- " + m));
         var state = new AgentState();
         state.Messages.Add(new ChatMessage { Role = ChatMessage.System, Content = system });
         if (o.HistoryMaxMessages > 0)
         {
-            var history = await store.LoadHistoryAsync(task.UserId, task.ConversationId, o.HistoryMaxMessages, ct);
+            var history = await historyRead;
             var msgs = history.Select(h => System.Text.Json.JsonSerializer.Deserialize<ChatMessage>(h.Content, EventLog.Json)!).ToList();
             // A cut-off window must not start in the middle of a tool exchange.
             var start = msgs.FindIndex(m => m.Role == ChatMessage.User);

@@ -274,9 +274,11 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         }
         return db.WriteAsync(async (conn, tx) =>
         {
-            var next = await conn.QuerySingleOrDefaultAsync<long?>(
-                $"UPDATE tasks SET {set} WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running' RETURNING next_idx", p, tx)
+            // The owner comes back with the update: the history rows below need it, and a second read would cost a round trip.
+            var row = await conn.QuerySingleOrDefaultAsync<CommittedRow>(
+                $"UPDATE tasks SET {set} WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running' RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId", p, tx)
                 ?? throw new LeaseLostException(lease.TaskId);
+            var next = row.NextIdx;
             await InsertEventsAsync(conn, tx, lease.TaskId, next - events.Count, events);
             if (checkpoint is { } cp)
             {
@@ -288,22 +290,37 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             }
             if (history is { Count: > 0 })
             {
-                var owner = await conn.QuerySingleAsync<(string UserId, string ConversationId)>(
-                    "SELECT user_id, conversation_id FROM tasks WHERE id = @id", new { id = lease.TaskId }, tx);
                 var seq = await conn.ExecuteScalarAsync<long>(
                     "SELECT COALESCE(MAX(seq), -1) + 1 FROM conversation_messages WHERE user_id = @u AND conversation_id = @c",
-                    new { u = owner.UserId, c = owner.ConversationId }, tx);
-                foreach (var m in history)
-                {
-                    await conn.ExecuteAsync(
-                        $"INSERT INTO conversation_messages(user_id, conversation_id, seq, task_id, role, content) VALUES (@u, @c, @s, @t, @r, {db.Json("m")})",
-                        new { u = owner.UserId, c = owner.ConversationId, s = seq++, t = lease.TaskId, r = m.Role, m = m.Content }, tx);
-                }
+                    new { u = row.UserId, c = row.ConversationId }, tx);
+                await InsertHistoryAsync(conn, tx, row, lease.TaskId, seq, history);
                 await conn.ExecuteAsync("UPDATE conversations SET updated_at = @now WHERE user_id = @u AND id = @c",
-                    new { now, u = owner.UserId, c = owner.ConversationId }, tx);
+                    new { now, u = row.UserId, c = row.ConversationId }, tx);
             }
             return next;
         }, ct);
+    }
+
+    private sealed record CommittedRow(long NextIdx, string UserId, string ConversationId);
+
+    /// <summary>A turn's history rows in multi-row inserts (100 a statement), numbered on from <paramref name="firstSeq"/>.</summary>
+    private async Task InsertHistoryAsync(DbConnection conn, DbTransaction tx, CommittedRow owner, string taskId, long firstSeq, IReadOnlyList<HistoryMessage> history)
+    {
+        for (var offset = 0; offset < history.Count; offset += 100)
+        {
+            var n = Math.Min(100, history.Count - offset);
+            var sql = new StringBuilder("INSERT INTO conversation_messages(user_id, conversation_id, seq, task_id, role, content) VALUES ");
+            var p = new DynamicParameters(new { u = owner.UserId, c = owner.ConversationId, t = taskId });
+            for (var i = 0; i < n; i++)
+            {
+                if (i > 0) sql.Append(',');
+                sql.Append($"(@u, @c, @s{i}, @t, @r{i}, {db.Json("m" + i)})");
+                p.Add("s" + i, firstSeq + offset + i);
+                p.Add("r" + i, history[offset + i].Role);
+                p.Add("m" + i, history[offset + i].Content);
+            }
+            await conn.ExecuteAsync(sql.ToString(), p, tx);
+        }
     }
 
     /// <summary>Multi-row inserts (100 rows a statement) so a batch of events costs one round trip, not one per event.</summary>

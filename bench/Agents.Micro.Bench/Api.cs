@@ -54,9 +54,9 @@ public sealed class Api : IDisposable
         return (doc.RootElement.GetProperty("task_id").GetString()!, doc.RootElement.GetProperty("created_at").GetDouble());
     }
 
-    public async Task<Poll> PollAsync(string taskId, long from, CancellationToken ct = default)
+    public async Task<Poll> PollAsync(string taskId, long from, CancellationToken ct = default, int waitSeconds = 0)
     {
-        using var r = Request(HttpMethod.Get, $"/api/v1/tasks/{taskId}?from={from}");
+        using var r = Request(HttpMethod.Get, waitSeconds > 0 ? $"/api/v1/tasks/{taskId}?from={from}&wait={waitSeconds}" : $"/api/v1/tasks/{taskId}?from={from}");
         using var resp = await SendAsync(r, ct: ct);
         var bytes = await resp.Content.ReadAsByteArrayAsync(ct);
         if (!resp.IsSuccessStatusCode) throw new InvalidOperationException($"poll: {(int)resp.StatusCode} {Encoding.UTF8.GetString(bytes)}");
@@ -68,14 +68,17 @@ public sealed class Api : IDisposable
         return new Poll(data.GetProperty("status").GetString()!, events, data.GetProperty("next_offset").GetInt64());
     }
 
-    /// <summary>Polls from <paramref name="from"/> until an event matching <paramref name="until"/> is seen; returns when it was seen.</summary>
+    /// <summary>
+    /// Polls from <paramref name="from"/> until an event matching <paramref name="until"/> is seen; returns when it was seen.
+    /// A negative <paramref name="pollDelayMs"/> long-polls instead (<c>wait=10</c>: the server answers when an event exists).
+    /// </summary>
     public async Task<(long SeenTicks, PolledEvent Event, long Next)> WaitForAsync(string taskId, Func<string, bool> until, int pollDelayMs, TimeSpan timeout,
         long from = 0, CancellationToken ct = default)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         while (true)
         {
-            var p = await PollAsync(taskId, from, ct);
+            var p = await PollAsync(taskId, from, ct, pollDelayMs < 0 ? 10 : 0);
             var now = Stopwatch.GetTimestamp();
             foreach (var e in p.Events)
                 if (until(e.Type)) return (now, e, e.Idx + 1);

@@ -23,7 +23,7 @@ public sealed class SqlDatabase : IAsyncDisposable
         if (options.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
         {
             Dialect = SqlDialect.Postgres;
-            _pg = NpgsqlDataSource.Create(WithIdleTransactionTimeout(options.ConnectionString));
+            _pg = NpgsqlDataSource.Create(WithBoundedPool(WithIdleTransactionTimeout(options.ConnectionString)));
         }
         else
         {
@@ -48,6 +48,24 @@ public sealed class SqlDatabase : IAsyncDisposable
         var csb = new NpgsqlConnectionStringBuilder(connectionString);
         if (csb.Options?.Contains("idle_in_transaction_session_timeout", StringComparison.Ordinal) == true) return connectionString;
         csb.Options = ((csb.Options ?? "") + " -c idle_in_transaction_session_timeout=10000").Trim();
+        return csb.ToString();
+    }
+
+    /// <summary>Connections one process opens at most unless the connection string says otherwise (Npgsql's own default is 100).</summary>
+    public const int DefaultMaxPoolSize = 20;
+
+    /// <summary>
+    /// Every service and worker process has its own pool against one server. With Npgsql's default of 100 per process, a
+    /// burst makes a few processes exhaust PostgreSQL's <c>max_connections</c> (100 by default) and every other process
+    /// then fails with "too many clients". A bounded pool makes a burst wait briefly for a connection instead.
+    /// </summary>
+    public static string WithBoundedPool(string connectionString)
+    {
+        var csb = new NpgsqlConnectionStringBuilder(connectionString);
+        if (connectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase)
+            || connectionString.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase)
+            || connectionString.Contains("Max Pool Size", StringComparison.OrdinalIgnoreCase)) return connectionString;
+        csb.MaxPoolSize = DefaultMaxPoolSize;
         return csb.ToString();
     }
 

@@ -225,10 +225,15 @@ public sealed class S3FileStore : IFileStore, IDisposable
     /// <summary>Object storage would let <c>a</c> be a file and <c>a/</c> a prefix at once; a folder cannot, so neither may we.</summary>
     private async Task EnsureWritableAsync(string userId, string path, CancellationToken ct)
     {
-        if (await DirectoryExistsAsync(userId, path, ct)) throw new FileConflictException($"'{path}' is a directory");
+        // The checks are independent S3 round trips: issued together, a write waits for the slowest, not for their sum.
+        var isDirectory = DirectoryExistsAsync(userId, path, ct);
+        var parents = new List<(string Path, Task<GetObjectMetadataResponse?> Head)>();
         for (var parent = WorkspacePath.ParentOf(path); !string.IsNullOrEmpty(parent); parent = WorkspacePath.ParentOf(parent))
-            if (await HeadAsync(Key(userId, parent, allowRoot: false), ct) is not null)
-                throw new FileConflictException($"'{parent}' is a file, not a directory");
+            parents.Add((parent, HeadAsync(Key(userId, parent, allowRoot: false), ct)));
+        await Task.WhenAll(parents.Select(p => (Task)p.Head).Append(isDirectory));
+        if (await isDirectory) throw new FileConflictException($"'{path}' is a directory");
+        foreach (var (parent, head) in parents)
+            if (await head is not null) throw new FileConflictException($"'{parent}' is a file, not a directory");
     }
 
     private async Task CopyAsync(string sourceKey, string destinationKey, long size, CancellationToken ct)

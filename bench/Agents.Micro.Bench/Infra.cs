@@ -16,7 +16,8 @@ public static class Infra
     public static async Task<string> CreateDatabaseAsync(string name)
     {
         await AdminAsync($"CREATE DATABASE {name}");
-        return new NpgsqlConnectionStringBuilder(PgAdmin) { Database = name, MaxPoolSize = 100 }.ConnectionString;
+        // No pool size: the services use their own default (SqlDatabase.DefaultMaxPoolSize), as in production.
+        return new NpgsqlConnectionStringBuilder(PgAdmin) { Database = name }.ConnectionString;
     }
 
     public static async Task DropDatabaseAsync(string name)

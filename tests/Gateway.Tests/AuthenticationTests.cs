@@ -64,13 +64,21 @@ public sealed class AuthenticationTests(GatewayFixture fx)
     }
 
     [Fact]
-    public async Task AccessTokenQuery_AuthenticatesAGet_AndIsNotForwarded()
+    public async Task AccessTokenQuery_AuthenticatesAStreamGet_AndIsNotForwarded()
     {
         var token = await fx.NewTokenAsync("query-user");
-        var echo = await EchoAsync(await fx.Client().GetAsync($"/api/v1/tasks/t1?from=3&access_token={Uri.EscapeDataString(token)}", Ct));
+        var echo = await EchoAsync(await fx.Client().GetAsync($"/api/v1/tasks/t1/events?from=3&access_token={Uri.EscapeDataString(token)}", Ct));
         Assert.Equal("query-user", echo.VerifiedUser);
         Assert.Equal("?from=3", echo.Query);
         Assert.DoesNotContain(token, echo.Query);
+    }
+
+    [Fact]
+    public async Task AccessTokenQuery_IsRefusedOutsideTheStreams()
+    {
+        var token = Uri.EscapeDataString(await fx.NewTokenAsync("query-user-2"));
+        foreach (var path in new[] { $"/api/v1/tasks/t1?access_token={token}", $"/api/v1/files/download?path=a.txt&access_token={token}", $"/api/v1/conversations?access_token={token}" })
+            Assert.Equal(HttpStatusCode.Unauthorized, (await fx.Client().GetAsync(path, Ct)).StatusCode);
     }
 
     [Fact]

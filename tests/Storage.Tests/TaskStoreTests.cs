@@ -32,6 +32,21 @@ public sealed class TaskStoreTests(StoreFixture fx) : IClassFixture<StoreFixture
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Commit_OfDataWithANulCharacter_IsStored_WithTheReplacementCharacter(string provider)
+    {
+        // A tool that read a binary or UTF-16 file hands back NULs; PostgreSQL's JSONB refuses \u0000 outright.
+        var store = fx.Get(provider);
+        var t = await NewTaskAsync(store);
+        var lease = await ClaimAsync(store, t.Id);
+        var data = System.Text.Json.JsonSerializer.Serialize(new { result = "PNG\0\0IHDR" });
+        await store.CommitAsync(lease, [Ev("tool_end", data)], checkpoint: (1, System.Text.Json.JsonSerializer.Serialize(new { m = "a\0b" })),
+            history: [new HistoryMessage { Role = "tool", Content = data }]);
+        var stored = (await store.ReadEventsAsync(t.Id, 0, 10)).Single();
+        Assert.Equal("PNG\uFFFD\uFFFDIHDR", System.Text.Json.JsonDocument.Parse(stored.Data).RootElement.GetProperty("result").GetString());
+        Assert.Contains("\uFFFD", System.Text.Json.JsonDocument.Parse((await store.LoadCheckpointAsync(t.Id))!.Value.StateJson).RootElement.GetProperty("m").GetString());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Commit_AppendsGaplessIndexesAcrossBatches_AndReadsFromOffset(string provider)
     {
         var store = fx.Get(provider);

@@ -54,6 +54,23 @@ public sealed class EmbeddedStreamingTests
                 Assert.Equal(WebSocketCloseStatus.NormalClosure, ws.CloseStatus);
             }
 
+            // An approval pause is not the end: a socket following the task stays open through the interrupt and
+            // carries on after the resume, to the real end.
+            var pauseId = await http.StartTaskAsync("write file ws/pause.txt with hello");
+            using (var ws = await StreamClient.ConnectWebSocketAsync(host.BaseUrl, token, pauseId))
+            {
+                var got = new List<JsonElement>();
+                while (await ws.ReceiveJsonAsync(Long) is { } e)
+                {
+                    got.Add(e);
+                    if (e.Type() == "interrupt") await http.ResumeAsync(pauseId);
+                }
+                Assert.Contains("interrupt", got.Select(e => e.Type()));
+                Assert.Contains("resumed", got.Select(e => e.Type()));
+                Assert.Equal("task_completed", got[^1].Type());
+                Assert.Equal(WebSocketCloseStatus.NormalClosure, ws.CloseStatus);
+            }
+
             // Long poll: woken by the resume long before the re-check would have.
             var (lpId, next) = await http.StartInterruptedTaskAsync();
             var clock = Stopwatch.StartNew();

@@ -124,7 +124,8 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
     private async Task RunToolAsync(ToolCall call, string arguments, CancellationToken ct)
     {
         log.Add(EventTypes.ToolStart, new { call_id = call.Id, name = call.Name, arguments = ParseArgs(arguments) });
-        await log.FlushIfDueAsync(ct);
+        // Written now, not with tool_end: a client should see which tool is running while it runs (it may take minutes).
+        await log.CommitAsync(ct: ct);
         var sw = Stopwatch.StartNew();
         var result = await tools.RunAsync(context, call with { Arguments = arguments }, ct);
         AgentMetrics.ToolLatency.Record(sw.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("tool", call.Name), new("ok", result.Ok));

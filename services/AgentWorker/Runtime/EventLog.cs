@@ -45,8 +45,17 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         _sinceFlush.Restart();
         NextIndex = next;
         AgentMetrics.EventsAppended.Add(batch.Count);
-        onCommitted?.Invoke(next, transition is not null and not TaskTransition.Release);
+        // Only an ending wakes readers as "finished": an interrupt pauses the task, and its readers keep following it.
+        onCommitted?.Invoke(next, transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel);
     }
+
+    /// <summary>
+    /// Drops buffered events that end or pause the run (task_completed, task_failed, task_cancelled, interrupt). Called
+    /// before writing a different ending after the commit that carried one failed: the log must never hold two endings,
+    /// nor an ending the task's status does not have.
+    /// </summary>
+    public void DiscardEndings() =>
+        _buffer.RemoveAll(e => e.Type is EventTypes.TaskCompleted or EventTypes.TaskFailed or EventTypes.TaskCancelled or EventTypes.Interrupt);
 
     public int Pending => _buffer.Count;
 }

@@ -31,7 +31,8 @@ public sealed class RunningTasks
     private readonly ConcurrentDictionary<string, RunHandle> _runs = new();
 
     /// <summary>Set when the host begins to stop: no new run starts.</summary>
-    public bool Draining { get; private set; }
+    public bool Draining => Volatile.Read(ref _draining);
+    private bool _draining;
 
     public int Count => _runs.Count;
 
@@ -39,6 +40,9 @@ public sealed class RunningTasks
     {
         var h = new RunHandle(taskId);
         _runs[taskId] = h;
+        // A run claimed while the host began to stop registers after StopAll looked: stop it here, or it would keep
+        // its lease until expiry instead of being handed back.
+        if (Draining) h.Stop(StopReason.Shutdown);
         return h;
     }
 
@@ -56,7 +60,7 @@ public sealed class RunningTasks
 
     public void StopAll(StopReason reason)
     {
-        Draining = true;
+        Volatile.Write(ref _draining, true);
         foreach (var h in _runs.Values) h.Stop(reason);
     }
 

@@ -90,6 +90,15 @@ public sealed class TaskRunner(
             outcome = "lease_lost";
             log.LogWarning("task {TaskId} attempt {Attempt}: lease lost; this worker stops writing to it", task.Id, task.Attempt);
         }
+        catch (Exception ex) when (IsBadData(ex))
+        {
+            // The database refused what the run tried to write (invalid data, a violated constraint): handing the task
+            // back would only repeat the same write on the next worker. End it with the reason instead.
+            outcome = "error";
+            log.LogError(ex, "task {TaskId}: the database refused its data", task.Id);
+            await TryEndAsync(eventLog, EventTypes.TaskFailed, new { error = "the task produced data the database refused: " + ex.Message },
+                new TaskTransition.Fail("the task produced data the database refused: " + ex.Message));
+        }
         catch (Exception ex) when (ex is DbException || ex.InnerException is DbException)
         {
             // The database went away under the run (a restart, a failover, a dropped connection). That is no reason to
@@ -148,10 +157,19 @@ public sealed class TaskRunner(
             else
             {
                 // The previous attempt died between task_started and the first checkpoint: nothing else was written.
+                if (task.Attempt > o.MaxAttempts)
+                {
+                    var error = $"gave up after {o.MaxAttempts} attempts: the task's worker stopped {task.Attempt - 1} times before it could start";
+                    eventLog.Add(EventTypes.TaskFailed, new { error });
+                    await eventLog.CommitAsync(new TaskTransition.Fail(error), ct: ct);
+                    return "gave_up";
+                }
                 eventLog.Add(EventTypes.AttemptRestarted, new { attempt = task.Attempt, from_step = 0 });
             }
             await eventLog.CommitAsync(ct: ct);
             state = await NewStateAsync(task, taskOptions, settings, ct);
+            // Attempts that died before this first checkpoint count against MaxAttempts like later restarts.
+            state.Restarts = (int)Math.Max(0, task.Attempt - 1);
             await eventLog.CommitAsync(checkpoint: state, ct: ct);
         }
         else
@@ -223,7 +241,12 @@ public sealed class TaskRunner(
         if (o.HistoryMaxMessages > 0)
         {
             var history = await historyRead;
-            var msgs = history.Select(h => System.Text.Json.JsonSerializer.Deserialize<ChatMessage>(h.Content, EventLog.Json)!).ToList();
+            // Earlier turns' images stay as a note: this turn's model may not take images, and the files may be gone.
+            var msgs = history.Select(h => System.Text.Json.JsonSerializer.Deserialize<ChatMessage>(h.Content, EventLog.Json)!)
+                .Select(m => m.Images is { Count: > 0 } imgs
+                    ? m with { Images = null, Content = $"{m.Content}\n[attached images: {string.Join(", ", imgs)}]".TrimStart('\n') }
+                    : m)
+                .ToList();
             // A cut-off window must not start in the middle of a tool exchange.
             var start = msgs.FindIndex(m => m.Role == ChatMessage.User);
             if (start >= 0) state.Messages.AddRange(msgs.Skip(start));
@@ -266,6 +289,7 @@ public sealed class TaskRunner(
                 // Hand the task back: events so far are kept, the checkpoint is the last step, and another worker is told at once.
                 try
                 {
+                    eventLog.DiscardEndings();
                     await eventLog.CommitAsync(new TaskTransition.Release());
                     await HandBackAsync(task.Id, CancellationToken.None);
                 }
@@ -285,10 +309,16 @@ public sealed class TaskRunner(
         }
     }
 
+    // SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation) are about the data, not the server.
+    private static bool IsBadData(Exception ex) =>
+        (ex as Npgsql.PostgresException ?? ex.InnerException as Npgsql.PostgresException)?.SqlState is { Length: 5 } state
+        && (state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal));
+
     private async Task TryEndAsync(EventLog eventLog, string type, object data, TaskTransition transition)
     {
         try
         {
+            eventLog.DiscardEndings();
             eventLog.Add(type, data);
             await eventLog.CommitAsync(transition);
         }

@@ -12,21 +12,23 @@ namespace Agents.Micro.Gateway.Docs;
 public sealed class ApiDocsService(IApiDocumentSource source, IOptions<ApiDocsOptions> options, TimeProvider time)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private (byte[] Json, DateTimeOffset Until)? _cached;
+    // A reference, swapped whole: readers outside the lock never see half of an entry (a nullable tuple could tear).
+    private sealed record CacheEntry(byte[] Json, DateTimeOffset Until);
+    private CacheEntry? _cached;
 
     public async Task<byte[]> GetJsonAsync(CancellationToken ct)
     {
-        if (_cached is { } hit && hit.Until > time.GetUtcNow()) return hit.Json;
+        if (Volatile.Read(ref _cached) is { } hit && hit.Until > time.GetUtcNow()) return hit.Json;
         await _gate.WaitAsync(ct);
         try
         {
-            if (_cached is { } again && again.Until > time.GetUtcNow()) return again.Json;
+            if (Volatile.Read(ref _cached) is { } again && again.Until > time.GetUtcNow()) return again.Json;
             var parts = await source.GetPartsAsync(ct);
             var merged = OpenApiMerger.Merge(parts, GatewayPaths());
             var json = JsonSerializer.SerializeToUtf8Bytes(merged, new JsonSerializerOptions { WriteIndented = false });
             var complete = parts.All(p => p.Document is not null);
             var ttl = complete ? options.Value.CacheSeconds : options.Value.IncompleteCacheSeconds;
-            _cached = (json, time.GetUtcNow().AddSeconds(ttl));
+            Volatile.Write(ref _cached, new CacheEntry(json, time.GetUtcNow().AddSeconds(ttl)));
             return json;
         }
         finally

@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: localStorage.getItem(TOKEN_KEY) || '',
   conversationId: null,
+  openGen: 0,          // bumped by every open (and by a send that starts a conversation): stale loads stop drawing
   task: null,          // { id, view } of the task the composer controls
   follower: null,      // stops the current live follow
   filesPath: '.',
@@ -119,6 +120,8 @@ async function newConversation() {
 }
 
 async function openConversation(id, title) {
+  const gen = ++state.openGen;
+  const current = () => gen === state.openGen;
   stopFollowing();
   state.conversationId = id;
   state.task = null;
@@ -130,12 +133,14 @@ async function openConversation(id, title) {
   for (const li of $('conversations').children) li.classList.toggle('active', li.firstChild?.title === id);
   // Every turn of the conversation, wherever it was sent from, oldest first; each one's log is then replayed.
   const { items: tasks } = await api('GET', `/api/v1/conversations/${encodeURIComponent(id)}/tasks`);
-  if (state.conversationId !== id) return;
+  if (!current()) return;
   if (tasks.length === 0) $('messages').append(el('p', { class: 'muted hint' }, 'Nothing here yet: send a message.'));
   for (const t of tasks) {
-    if (state.conversationId !== id) return;
+    if (!current()) return;
     const view = renderTurn(t.message, t.task_id);
     const done = await replay(t.task_id, view);
+    // Another conversation (or this one again) was opened meanwhile: its own load draws and follows, not this one.
+    if (!current()) return;
     if (!done) { state.task = { id: t.task_id, view }; follow(t.task_id, view); }
   }
 }
@@ -168,6 +173,7 @@ async function send() {
     const r = await api('POST', '/api/v1/messages', body);
     input.value = '';
     if (state.conversationId !== r.conversation_id) {
+      state.openGen++;
       state.conversationId = r.conversation_id;
       $('chat-title').textContent = r.conversation_id;
       $('chat-title').classList.remove('muted');

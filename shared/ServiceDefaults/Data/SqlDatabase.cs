@@ -77,6 +77,13 @@ public sealed class SqlDatabase : IAsyncDisposable
     /// <summary>A parameter reference that the database stores as JSON.</summary>
     public string Json(string parameter) => IsPostgres ? $"CAST(@{parameter} AS JSONB)" : $"@{parameter}";
 
+    /// <summary>
+    /// JSON text as a JSON column accepts it. PostgreSQL's JSONB refuses the NUL character (<c>\u0000</c>), which a tool
+    /// reading a binary or UTF-16 file easily produces; it becomes U+FFFD, the replacement character, on both databases.
+    /// </summary>
+    public static string StorableJson(string json) =>
+        json.Contains("\\u0000", StringComparison.Ordinal) ? json.Replace("\\u0000", "\\uFFFD", StringComparison.Ordinal) : json;
+
     /// <summary>Reads a JSON column back as text.</summary>
     public string JsonText(string column) => IsPostgres ? $"{column}::text" : column;
 

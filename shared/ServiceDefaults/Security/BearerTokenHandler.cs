@@ -16,8 +16,10 @@ public sealed class BearerTokenHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
-        // Browsers cannot set headers on EventSource/WebSocket: accept ?access_token= on streaming GETs only.
-        if (string.IsNullOrEmpty(header) && HttpMethods.IsGet(Request.Method) && Request.Query.TryGetValue("access_token", out var qt))
+        // Browsers cannot set headers on EventSource/WebSocket: accept ?access_token= on the streaming GETs only. Anywhere
+        // else a token in a URL would only invite links that carry it into histories, Referer headers and proxy logs.
+        if (string.IsNullOrEmpty(header) && HttpMethods.IsGet(Request.Method) && IsStream(Request.Path)
+            && Request.Query.TryGetValue("access_token", out var qt))
             header = "Bearer " + qt;
         if (string.IsNullOrEmpty(header))
         {
@@ -37,4 +39,7 @@ public sealed class BearerTokenHandler(
         }
         return AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName));
     }
+
+    private static bool IsStream(PathString path) =>
+        path.Value is { } p && (p.EndsWith("/events", StringComparison.Ordinal) || p.EndsWith("/ws", StringComparison.Ordinal));
 }

@@ -254,7 +254,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         {
             case TaskTransition.Complete c:
                 set.Append($", status = 'completed', result = {db.Json("result")}, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
-                p.Add("result", c.ResultJson);
+                p.Add("result", SqlDatabase.StorableJson(c.ResultJson));
                 break;
             case TaskTransition.Fail f:
                 set.Append(", status = 'error', error = @error, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
@@ -265,7 +265,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 break;
             case TaskTransition.Interrupt i:
                 set.Append($", status = 'interrupted', interrupt = {db.Json("interrupt")}, interrupt_id = @iid, resume = NULL, lease_owner = NULL, lease_expires_at = NULL");
-                p.Add("interrupt", i.InterruptJson);
+                p.Add("interrupt", SqlDatabase.StorableJson(i.InterruptJson));
                 p.Add("iid", i.InterruptId);
                 break;
             case TaskTransition.Release:
@@ -286,7 +286,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     $"""
                     INSERT INTO task_checkpoints(task_id, step, state, updated_at) VALUES (@t, @s, {db.Json("st")}, @now)
                     ON CONFLICT (task_id) DO UPDATE SET step = excluded.step, state = excluded.state, updated_at = excluded.updated_at
-                    """, new { t = lease.TaskId, s = cp.Step, st = cp.StateJson, now }, tx);
+                    """, new { t = lease.TaskId, s = cp.Step, st = SqlDatabase.StorableJson(cp.StateJson), now }, tx);
             }
             if (history is { Count: > 0 })
             {
@@ -317,7 +317,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 sql.Append($"(@u, @c, @s{i}, @t, @r{i}, {db.Json("m" + i)})");
                 p.Add("s" + i, firstSeq + offset + i);
                 p.Add("r" + i, history[offset + i].Role);
-                p.Add("m" + i, history[offset + i].Content);
+                p.Add("m" + i, SqlDatabase.StorableJson(history[offset + i].Content));
             }
             await conn.ExecuteAsync(sql.ToString(), p, tx);
         }
@@ -339,7 +339,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 sql.Append($"(@t, @i{i}, @y{i}, {db.Json("d" + i)}, @s{i})");
                 p.Add("i" + i, firstIdx + offset + i);
                 p.Add("y" + i, e.Type);
-                p.Add("d" + i, e.DataJson);
+                p.Add("d" + i, SqlDatabase.StorableJson(e.DataJson));
                 p.Add("s" + i, e.Ts);
             }
             await conn.ExecuteAsync(sql.ToString(), p, tx);

@@ -14,7 +14,7 @@ public sealed class DistributedFixture : IAsyncLifetime
 {
     public const string InternalKey = "integration-test-internal-key-0123456789abcdef";
     private PgTestDatabase? _db;
-    private readonly string _vhost = "agents-it-" + Guid.NewGuid().ToString("N")[..8];
+    private RabbitVhost? _vhost;
     public List<ServiceProcess> Workers { get; } = [];
     public ServiceProcess Gateway { get; private set; } = null!;
     public ServiceProcess TaskApi { get; private set; } = null!;
@@ -26,7 +26,7 @@ public sealed class DistributedFixture : IAsyncLifetime
         ["Database__ConnectionString"] = _db!.ConnectionString,
         ["Messaging__Transport"] = "rabbitmq",
         ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
-        ["Messaging__RabbitMq__VirtualHost"] = _vhost,
+        ["Messaging__RabbitMq__VirtualHost"] = _vhost!.Name,
         ["Auth__InternalKey"] = InternalKey,
         ["LocalModel__ChunkDelayMs"] = "5",
         ["Worker__RecallTimeoutMs"] = "300",
@@ -35,8 +35,7 @@ public sealed class DistributedFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _db = await TestEnv.CreatePgDatabaseAsync();
-        await Rabbitmqctl($"add_vhost {_vhost}");
-        await Rabbitmqctl($"set_permissions -p {_vhost} guest .* .* .*");
+        _vhost = await RabbitVhost.CreateAsync("agents-it");
         TaskApi = await ServiceProcess.StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
         for (var i = 0; i < 2; i++) Workers.Add(await StartWorkerAsync());
         var gw = CommonEnv();
@@ -64,18 +63,11 @@ public sealed class DistributedFixture : IAsyncLifetime
         return c;
     }
 
-    private static async Task Rabbitmqctl(string args)
-    {
-        var p = Process.Start(new ProcessStartInfo("rabbitmqctl", args) { RedirectStandardOutput = true, RedirectStandardError = true })
-            ?? throw new InvalidOperationException("rabbitmqctl not found — run scripts/test-infra.sh up");
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {args}: {await p.StandardError.ReadToEndAsync()} — is RabbitMQ running? (scripts/test-infra.sh up)");
-    }
 
     public async ValueTask DisposeAsync()
     {
         foreach (var p in Workers.Append(Gateway).Append(TaskApi).Where(p => p is not null)) await p.DisposeAsync();
-        try { await Rabbitmqctl($"delete_vhost {_vhost}"); } catch (InvalidOperationException) { }
+        if (_vhost is not null) await _vhost.DisposeAsync();
         if (_db is not null) await _db.DisposeAsync();
     }
 }

@@ -20,7 +20,7 @@ public sealed class EdgeFixture : IAsyncLifetime
     public const long MaxUploadBytes = 256 * 1024;
 
     private PgTestDatabase? _db;
-    private readonly string _vhost = "agents-edge-" + Guid.NewGuid().ToString("N")[..8];
+    private RabbitVhost? _vhost;
     private readonly string _files = Directory.CreateTempSubdirectory("agents-edge-files-").FullName;
     private readonly List<ServiceProcess> _processes = [];
 
@@ -37,7 +37,7 @@ public sealed class EdgeFixture : IAsyncLifetime
         ["Database__ConnectionString"] = _db!.ConnectionString,
         ["Messaging__Transport"] = "rabbitmq",
         ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
-        ["Messaging__RabbitMq__VirtualHost"] = _vhost,
+        ["Messaging__RabbitMq__VirtualHost"] = _vhost!.Name,
         ["Auth__InternalKey"] = InternalKey,
         ["FileStorage__Provider"] = "local",
         ["FileStorage__LocalRoot"] = _files,
@@ -50,8 +50,7 @@ public sealed class EdgeFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _db = await TestEnv.CreatePgDatabaseAsync();
-        await Rabbitmqctl($"add_vhost {_vhost}");
-        await Rabbitmqctl($"set_permissions -p {_vhost} guest .* .* .*");
+        _vhost = await RabbitVhost.CreateAsync("agents-edge");
         // One at a time: they create their tables in the same database at start-up.
         TaskApi = await StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
         Memory = await StartAsync("MemoryService", "Agents.Micro.MemoryService", CommonEnv());
@@ -113,18 +112,11 @@ public sealed class EdgeFixture : IAsyncLifetime
         return string.Join(", ", parts);
     }
 
-    private static async Task Rabbitmqctl(string args)
-    {
-        var p = Process.Start(new ProcessStartInfo("rabbitmqctl", args) { RedirectStandardOutput = true, RedirectStandardError = true })
-            ?? throw new InvalidOperationException("rabbitmqctl not found — run scripts/test-infra.sh up");
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {args}: {await p.StandardError.ReadToEndAsync()} — is RabbitMQ running? (scripts/test-infra.sh up)");
-    }
 
     public async ValueTask DisposeAsync()
     {
         foreach (var p in _processes) await p.DisposeAsync();
-        try { await Rabbitmqctl($"delete_vhost {_vhost}"); } catch (InvalidOperationException) { }
+        if (_vhost is not null) await _vhost.DisposeAsync();
         if (_db is not null) await _db.DisposeAsync();
         try { Directory.Delete(_files, true); } catch (IOException) { }
     }

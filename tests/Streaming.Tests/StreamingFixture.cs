@@ -15,7 +15,7 @@ public sealed class StreamingFixture : IAsyncLifetime
     public const string InternalKey = "streaming-test-internal-key-0123456789abcdef";
     public const int ChunkDelayMs = 40;
     private PgTestDatabase? _db;
-    private readonly string _vhost = "agents-stream-" + Guid.NewGuid().ToString("N")[..8];
+    private RabbitVhost? _vhost;
     public ServiceProcess Gateway { get; private set; } = null!;
     public ServiceProcess TaskApi { get; private set; } = null!;
     public ServiceProcess Worker { get; private set; } = null!;
@@ -27,7 +27,7 @@ public sealed class StreamingFixture : IAsyncLifetime
         ["Database__ConnectionString"] = _db!.ConnectionString,
         ["Messaging__Transport"] = "rabbitmq",
         ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
-        ["Messaging__RabbitMq__VirtualHost"] = _vhost,
+        ["Messaging__RabbitMq__VirtualHost"] = _vhost!.Name,
         ["Auth__InternalKey"] = InternalKey,
         ["LocalModel__ChunkDelayMs"] = ChunkDelayMs.ToString(),
         ["Worker__RecallTimeoutMs"] = "300",
@@ -38,8 +38,7 @@ public sealed class StreamingFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _db = await TestEnv.CreatePgDatabaseAsync();
-        await Rabbitmqctl($"add_vhost {_vhost}");
-        await Rabbitmqctl($"set_permissions -p {_vhost} guest .* .* .*");
+        _vhost = await RabbitVhost.CreateAsync("agents-stream");
         TaskApi = await ServiceProcess.StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
         Worker = await ServiceProcess.StartAsync("AgentWorker", "Agents.Micro.AgentWorker", CommonEnv());
         var gw = CommonEnv();
@@ -64,18 +63,11 @@ public sealed class StreamingFixture : IAsyncLifetime
         return c;
     }
 
-    private static async Task Rabbitmqctl(string args)
-    {
-        var p = Process.Start(new ProcessStartInfo("rabbitmqctl", args) { RedirectStandardOutput = true, RedirectStandardError = true })
-            ?? throw new InvalidOperationException("rabbitmqctl not found — run scripts/test-infra.sh up");
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {args}: {await p.StandardError.ReadToEndAsync()} — is RabbitMQ running? (scripts/test-infra.sh up)");
-    }
 
     public async ValueTask DisposeAsync()
     {
         foreach (var p in new[] { Gateway, Worker, TaskApi }.Where(p => p is not null)) await p.DisposeAsync();
-        try { await Rabbitmqctl($"delete_vhost {_vhost}"); } catch (InvalidOperationException) { }
+        if (_vhost is not null) await _vhost.DisposeAsync();
         if (_db is not null) await _db.DisposeAsync();
     }
 }

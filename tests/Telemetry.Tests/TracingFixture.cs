@@ -18,7 +18,7 @@ public sealed class TracingFixture : IAsyncLifetime
     public const string InternalKey = "telemetry-test-internal-key-0123456789abcdef";
     public const string Environment = "otel-test";
     private PgTestDatabase? _db;
-    private readonly string _vhost = "agents-otel-" + Guid.NewGuid().ToString("N")[..8];
+    private RabbitVhost? _vhost;
     private readonly string _bucket = "agents-otel-" + Guid.NewGuid().ToString("N")[..12];
     public OtlpReceiver Receiver { get; private set; } = null!;
     public List<ServiceProcess> Workers { get; } = [];
@@ -35,7 +35,7 @@ public sealed class TracingFixture : IAsyncLifetime
         ["Database__ConnectionString"] = _db!.ConnectionString,
         ["Messaging__Transport"] = "rabbitmq",
         ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
-        ["Messaging__RabbitMq__VirtualHost"] = _vhost,
+        ["Messaging__RabbitMq__VirtualHost"] = _vhost!.Name,
         ["Auth__InternalKey"] = InternalKey,
         ["LocalModel__ChunkDelayMs"] = "5",
         ["Worker__RecallTimeoutMs"] = "300",
@@ -52,8 +52,7 @@ public sealed class TracingFixture : IAsyncLifetime
     {
         Receiver = await OtlpReceiver.StartAsync();
         _db = await TestEnv.CreatePgDatabaseAsync();
-        await Rabbitmqctl($"add_vhost {_vhost}");
-        await Rabbitmqctl($"set_permissions -p {_vhost} guest .* .* .*");
+        _vhost = await RabbitVhost.CreateAsync("agents-otel");
         try { using var s3 = S3(); await s3.ListBucketsAsync(); }
         catch (Exception ex) { throw new InvalidOperationException($"S3 server at {S3Url} is unreachable — scripts/test-infra.sh up: {ex.Message}", ex); }
 
@@ -103,18 +102,11 @@ public sealed class TracingFixture : IAsyncLifetime
         MaxErrorRetry = 1,
     });
 
-    private static async Task Rabbitmqctl(string args)
-    {
-        var p = Process.Start(new ProcessStartInfo("rabbitmqctl", args) { RedirectStandardOutput = true, RedirectStandardError = true })
-            ?? throw new InvalidOperationException("rabbitmqctl not found — run scripts/test-infra.sh up");
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {args}: {await p.StandardError.ReadToEndAsync()} — is RabbitMQ running? (scripts/test-infra.sh up)");
-    }
 
     public async ValueTask DisposeAsync()
     {
         foreach (var p in Workers.Append(Gateway).Append(TaskApi).Where(p => p is not null)) await p.DisposeAsync();
-        try { await Rabbitmqctl($"delete_vhost {_vhost}"); } catch (InvalidOperationException) { }
+        if (_vhost is not null) await _vhost.DisposeAsync();
         if (_db is not null) await _db.DisposeAsync();
         try
         {

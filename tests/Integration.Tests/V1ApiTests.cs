@@ -126,6 +126,7 @@ public sealed partial class V1ApiTests(EmbeddedApp app) : IClassFixture<Embedded
             ("""{"message":"look","images":["../etc/passwd.png"],"model_key":"vision"}""", "not a valid workspace path"),
             ("""{"message":"look","images":["notes.txt"],"model_key":"vision"}""", "is not an image"),
             ("""{"message":"look","images":["pics"],"model_key":"vision"}""", "is not an image"),
+            ("""{"message":"look","images":["pics/cat.bmp"],"model_key":"vision"}""", "is not an image"),
             ("""{"message":"look","images":["pics/cat.png"]}""", "does not accept images"),
         };
         foreach (var (json, expected) in cases)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Agents.Micro.ServiceDefaults.Agents;
+using Agents.Micro.Storage.Files;
 using OpenAI.Chat;
 using SdkMessage = OpenAI.Chat.ChatMessage;
 
@@ -66,7 +67,7 @@ internal static class OpenAiMessages
         if (!string.IsNullOrEmpty(m.Content)) parts.Add(ChatMessageContentPart.CreateTextPart(m.Content));
         foreach (var path in images)
         {
-            var mediaType = MediaType(path)
+            var mediaType = WorkspaceContentTypes.ModelImageType(path)
                 ?? throw new ModelCallException($"image '{path}': unsupported type (use .png, .jpg, .jpeg, .gif or .webp)");
             var bytes = await loadImage(path, ct)
                 ?? throw new ModelCallException($"image '{path}' was not found in the workspace");
@@ -92,13 +93,4 @@ internal static class OpenAiMessages
         }
         return message;
     }
-
-    internal static string? MediaType(string path) => Path.GetExtension(path).ToLowerInvariant() switch
-    {
-        ".png" => "image/png",
-        ".jpg" or ".jpeg" => "image/jpeg",
-        ".gif" => "image/gif",
-        ".webp" => "image/webp",
-        _ => null,
-    };
 }

@@ -20,8 +20,8 @@ public sealed class MessageImages(IFileStore files)
         {
             if (!WorkspacePath.TryNormalize(raw, false, out var path, out var error))
                 return (null, $"'images': '{raw}' is not a valid workspace path: {error}");
-            if (!WorkspaceContentTypes.IsImage(path))
-                return (null, $"'images': '{path}' is not an image (expected .png, .jpg, .jpeg, .gif or .webp)");
+            if (WorkspaceContentTypes.ModelImageType(path) is null)
+                return (null, $"'images': '{path}' is not an image a model accepts (expected .png, .jpg, .jpeg, .gif or .webp)");
             normalized.Add(path);
         }
         // Independent lookups: one round trip of latency for the whole list, not one per image.

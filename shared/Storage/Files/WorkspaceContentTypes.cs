@@ -11,5 +11,16 @@ public static class WorkspaceContentTypes
 
     public static string For(string path) => Provider.TryGetContentType(path, out var type) ? type : Fallback;
 
-    public static bool IsImage(string path) => For(path).StartsWith("image/", StringComparison.Ordinal);
+    /// <summary>
+    /// The media type of an image a vision model accepts (PNG, JPEG, GIF, WebP: what OpenAI-compatible endpoints take),
+    /// or null. One list for both ends: TaskApi refuses other images at send time, the worker sends these.
+    /// </summary>
+    public static string? ModelImageType(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".png" => "image/png",
+        ".jpg" or ".jpeg" => "image/jpeg",
+        ".gif" => "image/gif",
+        ".webp" => "image/webp",
+        _ => null,
+    };
 }

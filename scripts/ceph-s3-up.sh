@@ -8,6 +8,7 @@
 set -euo pipefail
 D=${D:-/tmp/agents-test-infra-s3}
 PORT=${S3_PORT:-7480}
+BIND=${S3_BIND:-127.0.0.1}   # 0.0.0.0 inside a container (the minio stand-in)
 ACCESS_KEY=${S3_ACCESS_KEY:-minioadmin}
 SECRET_KEY=${S3_SECRET_KEY:-minioadmin}
 
@@ -58,7 +59,7 @@ memstore device bytes = 2147483648
 osd max object name len = 460
 osd max object namespace len = 64
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+rgw frontends = beast endpoint=$BIND:$PORT
 rgw data = $D/rgw
 CONF
 C=(-c "$D/ceph.conf")

@@ -13,6 +13,11 @@
 #   AGENTS_TEST_PROJECT_TIMEOUT=15m   a whole project's run is killed after this
 #   AGENTS_TEST_INFRA=skip            do not start servers (point AGENTS_TEST_* at your own instead)
 #   AGENTS_TEST_RESULTS=<dir>         where TRX files and logs go (default TestResults/latest, emptied first)
+#   AGENTS_TEST_COMPOSE=skip          leave out the docker-compose stage (scripts/compose-test.sh); refused in CI
+#
+# Stages: the test projects (two at a time), then the production topology: scripts/compose-test.sh builds the images,
+# brings docker-compose.yml up with three workers and runs tests/Compose.Tests against it (its own stage because it
+# owns the machine's Docker engine and ports 8091/18888 while it runs).
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,6 +50,18 @@ for p in tests/*/*.csproj; do
 done
 [ ${#PROJECTS[@]} -gt 0 ] || fail "no test projects: $SOLUTION lists no tests/*/*.csproj"
 for p in "${PROJECTS[@]}"; do [ -f "$p" ] || fail "$SOLUTION lists $p, which does not exist"; done
+# Projects that a stage of their own runs, against what that stage starts.
+COMPOSE_PROJECT=tests/Compose.Tests/Compose.Tests.csproj
+RUN_COMPOSE=1
+if [ "${AGENTS_TEST_COMPOSE:-}" = skip ]; then
+  [ -z "${CI:-}" ] || fail "AGENTS_TEST_COMPOSE=skip is not allowed in CI: the compose stage is part of the suite"
+  RUN_COMPOSE=0
+elif [ -n "${AGENTS_TEST_FILTER:-}" ] && [[ "$AGENTS_TEST_FILTER" != *Compose* ]]; then
+  RUN_COMPOSE=0
+fi
+LOOP_PROJECTS=()
+for p in "${PROJECTS[@]}"; do [ "$p" = "$COMPOSE_PROJECT" ] || LOOP_PROJECTS+=("$p"); done
+if [ "$RUN_COMPOSE" = 0 ]; then PROJECTS=("${LOOP_PROJECTS[@]}"); fi
 
 # ---------------------------------------------------------------- servers
 if [ "${AGENTS_TEST_INFRA:-}" = skip ]; then
@@ -102,10 +119,20 @@ run_project_entry() {
 }
 export -f run_project_entry
 
-say "running ${#PROJECTS[@]} test project(s), $PARALLEL at a time: ${PROJECTS[*]}"
+say "running ${#LOOP_PROJECTS[@]} test project(s), $PARALLEL at a time: ${LOOP_PROJECTS[*]}"
 T=$(date +%s)
-printf '%s\n' "${PROJECTS[@]}" | xargs -P "$PARALLEL" -I{} bash -c 'run_project_entry "$1"' _ {}
+printf '%s\n' "${LOOP_PROJECTS[@]}" | xargs -P "$PARALLEL" -I{} bash -c 'run_project_entry "$1"' _ {}
 say "test runs done in $(elapsed "$T")"
+
+# ---------------------------------------------------------------- the production topology (docker-compose)
+if [ "$RUN_COMPOSE" = 1 ]; then
+  say "compose stage: scripts/compose-test.sh"
+  T=$(date +%s)
+  AGENTS_TEST_RESULTS=$RESULTS scripts/compose-test.sh </dev/null
+  say "compose stage done in $(elapsed "$T")"
+else
+  say "compose stage left out (AGENTS_TEST_COMPOSE=skip or a filter without Compose)"
+fi
 
 # ---------------------------------------------------------------- results
 # Counters of one TRX file: "total executed passed failed". xunit.v3 via VSTest writes skipped tests as

@@ -3,7 +3,7 @@ using Agents.Micro.ServiceDefaults;
 using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Messaging;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8082);
 builder.AddServiceDefaults("agent-worker");
 builder.AddAgentWorker();
 builder.AddAgentsMessaging(bus => bus.AddAgentWorkerMessaging());

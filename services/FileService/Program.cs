@@ -3,7 +3,7 @@ using Agents.Micro.ServiceDefaults;
 using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Security;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8083);
 builder.AddServiceDefaults("file-service");
 builder.AddInternalIdentityAuth();
 builder.AddFileService();

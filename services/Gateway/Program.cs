@@ -6,7 +6,7 @@ using Agents.Micro.ServiceDefaults;
 if (TokenCli.IsInvocation(args))
     return await TokenCli.RunAsync(args, TokenCli.LoadConfiguration(), Console.Out, Console.Error);
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8091);
 builder.AddServiceDefaults("gateway");
 builder.AddGatewayEdge();
 builder.AddGatewayProxy();

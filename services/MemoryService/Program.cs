@@ -4,7 +4,7 @@ using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Messaging;
 using Agents.Micro.ServiceDefaults.Security;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8084);
 builder.AddServiceDefaults("memory-service");
 builder.AddInternalIdentityAuth();
 builder.AddMemoryService();

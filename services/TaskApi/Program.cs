@@ -4,7 +4,7 @@ using Agents.Micro.ServiceDefaults.Messaging;
 using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.TaskApi;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8081);
 builder.AddServiceDefaults("task-api");
 builder.AddInternalIdentityAuth();
 builder.AddTaskApi();

@@ -4,6 +4,7 @@ using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -16,6 +17,21 @@ namespace Agents.Micro.ServiceDefaults;
 
 public static class ServiceDefaultsExtensions
 {
+    /// <summary>
+    /// The builder of one service process. Its settings (appsettings.json) are read from the folder the service was
+    /// installed in, wherever it is started from (<c>dotnet /opt/agents/Agents.Micro.Gateway.dll</c> works from any
+    /// directory). It listens where the standard settings say (<c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c>,
+    /// <c>--urls</c>, or <c>Urls</c> in a settings file) and on <paramref name="defaultPort"/> when none is given.
+    /// </summary>
+    public static WebApplicationBuilder CreateServiceBuilder(string[] args, int defaultPort)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var config = builder.Configuration;
+        if (string.IsNullOrWhiteSpace(config["urls"]) && string.IsNullOrWhiteSpace(config["http_ports"]) && string.IsNullOrWhiteSpace(config["https_ports"]))
+            builder.WebHost.UseUrls($"http://0.0.0.0:{defaultPort}");
+        return builder;
+    }
+
     /// <summary>
     /// What every service has: JSON console logs carrying trace and span ids, OpenTelemetry export, health checks,
     /// snake_case JSON, and the API error shape.

@@ -13,6 +13,8 @@ internal static class ComposeCli
     {
         ["AGENTS_INTERNAL_KEY"] = "test-internal-key-0123456789abcdefghijklmnopqrstuvwxyz",
         ["AGENTS_ADMIN_TOKEN_SHA256"] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ["AGENTS_DASHBOARD_TOKEN"] = "test-dashboard-token",
+        ["AGENTS_OTLP_API_KEY"] = "test-otlp-key",
     };
 
     private static readonly Lazy<ComposeModel> Resolved = new(() =>

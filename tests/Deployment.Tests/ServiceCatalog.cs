@@ -8,7 +8,6 @@ namespace Agents.Micro.Deployment.Tests;
 internal sealed record ExpectedService(string ComposeName, string Folder, int Port, string[] Sections)
 {
     public string ProjectFile => $"services/{Folder}/{Folder}.csproj";
-    public string Dockerfile => $"services/{Folder}/Dockerfile";
     public string AssemblyName => $"Agents.Micro.{Folder}";
 }
 
@@ -35,19 +34,9 @@ internal static class ServiceCatalog
         "ASPNETCORE_ENVIRONMENT", "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_ENVIRONMENT",
     };
 
-    public static ExpectedService ByFolder(string folder) =>
-        Services.FirstOrDefault(s => s.Folder == folder)
-        ?? throw new InvalidOperationException(
-            $"services/{folder}/Dockerfile exists but {nameof(ServiceCatalog)} does not know the service: add it there and to docker-compose.yml");
+    public static ExpectedService ByFolder(string folder) => Services.Single(s => s.Folder == folder);
 
-    /// <summary>Every expected service folder, plus any folder with a Dockerfile that is not expected (so that it fails).</summary>
-    public static IEnumerable<string> AllFolders()
-    {
-        var discovered = Directory.Exists(Repo.PathOf("services"))
-            ? Directory.GetDirectories(Repo.PathOf("services")).Where(d => File.Exists(Path.Combine(d, "Dockerfile"))).Select(Path.GetFileName).OfType<string>()
-            : [];
-        return Services.Select(s => s.Folder).Union(discovered).Order(StringComparer.Ordinal);
-    }
+    public static IEnumerable<string> AllFolders() => Services.Select(s => s.Folder);
 
     /// <summary>Fails clearly when a service's project has not been written yet.</summary>
     public static void AssertProjectExists(ExpectedService service) =>

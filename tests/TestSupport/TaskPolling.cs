@@ -28,8 +28,14 @@ public static class TaskPolling
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
-            var resp = await http.GetAsync($"/api/v1/tasks/{taskId}?from={from}");
+            using var resp = await http.GetAsync($"/api/v1/tasks/{taskId}?from={from}");
             var body = await resp.Content.ReadAsStringAsync();
+            if (resp.StatusCode == System.Net.HttpStatusCode.TooManyRequests && DateTime.UtcNow < deadline)
+            {
+                // As a well-behaved client does: wait as long as the gateway's rate limiter asks, then poll again.
+                await Task.Delay(resp.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                continue;
+            }
             if (!resp.IsSuccessStatusCode) throw new InvalidOperationException($"poll {taskId}: {(int)resp.StatusCode} {body}");
             var data = JsonDocument.Parse(body).RootElement.GetProperty("data");
             status = data.GetProperty("status").GetString()!;

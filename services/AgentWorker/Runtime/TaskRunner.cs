@@ -76,6 +76,8 @@ public sealed class TaskRunner(
             NextIndex = task.NextIdx,
         };
         var outcome = "unknown";
+        log.LogInformation("task {TaskId} attempt {Attempt} started on {Worker} (model {ModelKey}, mode {RunMode})",
+            task.Id, task.Attempt, worker.Id, tags[0].Value, tags[1].Value);
         try
         {
             if (task.CancelRequested) handle.Stop(StopReason.UserCancel);
@@ -125,6 +127,7 @@ public sealed class TaskRunner(
             AgentMetrics.TasksFinished.Add(1, finished);
             AgentMetrics.TaskDuration.Record(started.Elapsed.TotalSeconds, finished);
             activity?.SetTag("agents.outcome", outcome);
+            log.LogInformation("task {TaskId} attempt {Attempt} ended: {Outcome} after {DurationMs} ms", task.Id, task.Attempt, outcome, (long)started.Elapsed.TotalMilliseconds);
             if (outcome is "error" or "timeout" or "gave_up") activity?.SetStatus(ActivityStatusCode.Error, outcome);
         }
     }
@@ -310,9 +313,13 @@ public sealed class TaskRunner(
     }
 
     // SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation) are about the data, not the server.
+    /// <summary>
+    /// The database refused the data itself (class 22 data exception, 23 constraint, 0A feature not supported: e.g. a
+    /// \u escape in a database that is not UTF-8): another attempt would write the same thing and be refused again.
+    /// </summary>
     private static bool IsBadData(Exception ex) =>
         (ex as Npgsql.PostgresException ?? ex.InnerException as Npgsql.PostgresException)?.SqlState is { Length: 5 } state
-        && (state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal));
+        && (state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal) || state.StartsWith("0A", StringComparison.Ordinal));
 
     private async Task TryEndAsync(EventLog eventLog, string type, object data, TaskTransition transition)
     {

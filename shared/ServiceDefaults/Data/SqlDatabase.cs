@@ -23,7 +23,15 @@ public sealed class SqlDatabase : IAsyncDisposable
         if (options.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
         {
             Dialect = SqlDialect.Postgres;
-            _pg = NpgsqlDataSource.Create(WithBoundedPool(WithIdleTransactionTimeout(options.ConnectionString)));
+            var pg = new NpgsqlDataSourceBuilder(WithBoundedPool(WithIdleTransactionTimeout(options.ConnectionString)));
+            // Database spans only inside other work (see TraceCommand); no spans for the pool's physical connection opens,
+            // which a background loop would otherwise start as traces of their own.
+            pg.ConfigureTracing(t => t
+                .ConfigureCommandFilter(_ => Telemetry.TelemetryExtensions.TraceCommand())
+                .ConfigureBatchFilter(_ => Telemetry.TelemetryExtensions.TraceCommand())
+                .ConfigureCopyOperationFilter(_ => Telemetry.TelemetryExtensions.TraceCommand())
+                .EnablePhysicalOpenTracing(false));
+            _pg = pg.Build();
         }
         else
         {
@@ -36,6 +44,25 @@ public sealed class SqlDatabase : IAsyncDisposable
     }
 
     public SqlDialect Dialect { get; }
+
+    /// <summary>
+    /// Why this database cannot hold the system's data, or null when it can. PostgreSQL must store text as UTF-8: a
+    /// SQL_ASCII (or LATIN1…) database refuses every JSON value with non-ASCII text or \u escapes (SQLSTATE 0A000,
+    /// 22P05), so every task would fail at its first write.
+    /// </summary>
+    public async Task<string?> FindProblemAsync(CancellationToken ct = default)
+    {
+        if (Dialect != SqlDialect.Postgres) return null;
+        await using var conn = await OpenAsync(ct);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT current_database(), pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()";
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        var (name, encoding) = (reader.GetString(0), reader.GetString(1));
+        return encoding == "UTF8" ? null
+            : $"PostgreSQL database '{name}' has encoding {encoding}; Agents.Micro needs UTF8. Create it with " +
+              $"CREATE DATABASE \"{name}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0 (or initdb -E UTF8)";
+    }
 
     /// <summary>
     /// A process frozen in the middle of a transaction (SIGSTOP, a VM pause, a stuck GC) would hold its row locks for

@@ -55,7 +55,11 @@ build_base() {
   if compgen -G '/etc/apt/sources.list.d/debian*.sources' >/dev/null; then
     rm -f "$root/etc/apt/sources.list"; cp /etc/apt/sources.list.d/debian*.sources "$root/etc/apt/sources.list.d/"
   fi
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  # What makes Debian's official image "slim": no package caches, manuals or translations in layers.
+  cp "$HERE/base/apt-docker-clean" "$root/etc/apt/apt.conf.d/docker-clean"
+  cp "$HERE/base/dpkg-slim" "$root/etc/dpkg/dpkg.cfg.d/docker"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/* \
+    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/*
   tar -C "$root" -c . | docker import --change 'CMD ["bash"]' --change 'LABEL agents-micro.standin=true' - "$BASE" >/dev/null
   rm -rf "$root"
 }

@@ -7,8 +7,8 @@
 #
 #   scripts/compose-test.sh
 #
-# It installs Docker Engine, docker-compose and debootstrap from Debian when missing, starts dockerd when none
-# answers, and builds local stand-ins for images that cannot be pulled (scripts/standins.sh; reused by later runs).
+# scripts/docker-up.sh installs Docker Engine, docker-compose and debootstrap from Debian when missing, starts dockerd
+# when none answers, and builds local stand-ins for images that cannot be pulled (scripts/standins.sh; reused later).
 # The only addition to docker-compose.yml is scripts/compose-test.override.yml (build.network: host).
 #
 # Knobs: AGENTS_TEST_RESULTS (results folder; the TRX, logs, screenshots and figures go to its Compose.Tests/),
@@ -31,30 +31,6 @@ FIGURES=$RESULTS/figures.txt
 : > "$FIGURES"
 figure() { echo "$*" | tee -a "$FIGURES"; }
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-
-# ---------------------------------------------------------------- Docker engine
-ensure_docker() {
-  local missing=()
-  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
-  command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
-  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]} (apt-get)"
-    { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-        && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
-      >"$STATE/apt.log" 2>&1 || { tail -n 20 "$STATE/apt.log"; fail "could not install ${missing[*]}"; }
-  fi
-  if ! docker info >/dev/null 2>&1; then
-    say "starting dockerd (log: /var/log/dockerd.log)"
-    # No systemd here; --iptables=false because these sandboxes have no netfilter. Containers still reach each other
-    # on the compose network and ports published on 127.0.0.1.
-    as_root setsid dockerd --iptables=false >/var/log/dockerd.log 2>&1 < /dev/null &
-    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-    docker info >/dev/null 2>&1 || { tail -n 20 /var/log/dockerd.log; fail "dockerd did not start"; }
-  fi
-}
-
 compose() {
   if docker compose version >/dev/null 2>&1; then set -- docker compose "$@"; else set -- docker-compose "$@"; fi
   "$@"
@@ -76,10 +52,9 @@ teardown() {
 trap teardown EXIT
 
 T0=$(now)
-ensure_docker
-scripts/standins.sh || fail "the images docker-compose.yml needs are neither pullable nor buildable (see above)"
+scripts/docker-up.sh || fail "no Docker engine, or the images docker-compose.yml needs are missing (see above)"
 scripts/standins.sh --list | sed 's/^/  /'
-figure "stand-in images ready (built or reused): $(( $(now) - T0 ))s"
+figure "Docker engine and base images ready (installed/built or reused): $(( $(now) - T0 ))s"
 
 # Fresh secrets for this run, in the variables .env.example documents.
 hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }

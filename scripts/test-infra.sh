@@ -13,7 +13,8 @@
 #           rabbitmq-server, postgresql-15, and Ceph radosgw as the S3 server (scripts/ceph-s3-up.sh).
 #   docker  containers rabbitmq:3-management, postgres:15 and minio/minio, when a Docker engine answers `docker info`.
 #   auto    native where it can start or install the server, else docker, else it says exactly what is missing.
-# It also installs docker-compose (Debian package; the deployment tests run `docker-compose config`) and Debian's
+# It also makes a Docker engine and the project's images ready (scripts/docker-up.sh: the durability tests' broker
+# container, the compose stage, `docker-compose config`; AGENTS_TEST_DOCKER=skip leaves it out) and installs Debian's
 # `chromium` (the browser tests drive /usr/bin/chromium headless, or $AGENTS_TEST_CHROMIUM; a browser is never downloaded).
 set -euo pipefail
 
@@ -237,9 +238,10 @@ cmd_up() {
   if wants postgres && ! pg_up; then pick PostgreSQL pg_ctlcluster >/dev/null; fi
   if wants s3 && ! s3_up; then pick S3 radosgw >/dev/null; fi
 
-  if ! have docker-compose && ! { have docker && docker compose version >/dev/null 2>&1; }; then
-    if can_apt; then apt_install docker-compose
-    else log "warning: docker-compose is missing (the deployment tests need it): apt-get install docker-compose"; fi
+  # A Docker engine and the project's images (the durability tests run their broker in a container, the compose
+  # stage runs docker-compose.yml); built locally where they cannot be pulled. dockerd must not inherit the lock (fd 9).
+  if [ "${AGENTS_TEST_DOCKER:-}" != skip ]; then
+    "$REPO/scripts/docker-up.sh" 9>&- || die "the Docker engine or the project's images could not be made ready (see above)"
   fi
 
   # The console's browser tests (tests/Console.Tests) drive Debian's Chromium; a failed install fails `up`.
@@ -326,6 +328,8 @@ cmd_env() {
   printf "export AGENTS_TEST_S3_URL='%s'\n" "${AGENTS_TEST_S3_URL:-http://127.0.0.1:$S3_PORT}"
   printf "export AGENTS_TEST_S3_ACCESS_KEY='%s'\n" "${AGENTS_TEST_S3_ACCESS_KEY:-$S3_KEY}"
   printf "export AGENTS_TEST_S3_SECRET_KEY='%s'\n" "${AGENTS_TEST_S3_SECRET_KEY:-$S3_SECRET}"
+  # Testcontainers' resource reaper (ryuk) is an image that cannot be pulled here; the tests remove their containers.
+  printf "export TESTCONTAINERS_RYUK_DISABLED='%s'\n" "${TESTCONTAINERS_RYUK_DISABLED:-true}"
 }
 
 # Two `up`s at once (e.g. two terminals) must not both start a server.

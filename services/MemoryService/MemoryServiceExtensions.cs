@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Http.Resilience;
 using Agents.Micro.MemoryService.Consumers;
 using Agents.Micro.MemoryService.Endpoints;
 using Agents.Micro.MemoryService.Options;
@@ -19,9 +20,20 @@ public static class MemoryServiceExtensions
         builder.Services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        // One long-lived HttpClient (pooled connections recycled for DNS changes); unused while no endpoint is configured.
+        // The embeddings endpoint through IHttpClientFactory with the standard resilience pipeline (retries with backoff
+        // on 408/429/5xx and connection failures, honouring Retry-After; a circuit breaker; timeouts per attempt and in
+        // all, the latter Memory:Embeddings:TimeoutSeconds). Unused while no endpoint is configured.
+        builder.Services.AddHttpClient(nameof(EmbeddingClient))
+            .AddStandardResilienceHandler()
+            .Configure((resilience, sp) =>
+            {
+                var total = TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IOptions<MemoryOptions>>().Value.Embeddings.TimeoutSeconds));
+                resilience.TotalRequestTimeout.Timeout = total;
+                resilience.AttemptTimeout.Timeout = total / 2;
+                resilience.CircuitBreaker.SamplingDuration = total * 2 < TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(30) : total * 2;
+            });
         builder.Services.AddSingleton(sp => new EmbeddingClient(
-            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }),
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(EmbeddingClient)),
             sp.GetRequiredService<IOptions<MemoryOptions>>(), sp.GetRequiredService<ILogger<EmbeddingClient>>()));
         builder.Services.AddSingleton<IMemoryStore, SqlMemoryStore>();
         builder.Services.AddSchemaInitializer<IMemoryStore>("memory", (s, ct) => s.EnsureSchemaAsync(ct));

@@ -6,7 +6,7 @@ using Npgsql;
 namespace Agents.Micro.Durability.Tests;
 
 /// <summary>
-/// A private PostgreSQL cluster and RabbitMQ node (these tests stop and restart them, so they must never be the shared
+/// A private PostgreSQL cluster and a RabbitMQ container (these tests stop and restart them, so they must never be the shared
 /// servers), with TaskApi running as an OS process on them. Workers are started per test, with short leases and
 /// heartbeats so that recovery happens in seconds rather than the production half-minute.
 /// </summary>
@@ -22,7 +22,7 @@ public sealed class DurabilityFixture : IAsyncLifetime
     private readonly InternalIdentity _identity = new(InternalKey);
 
     public PrivatePostgres Postgres { get; private set; } = null!;
-    public PrivateRabbitMq Rabbit { get; private set; } = null!;
+    public BrokerContainer Rabbit { get; private set; } = null!;
     public ServiceProcess TaskApi { get; private set; } = null!;
 
     public Dictionary<string, string> CommonEnv() => new()
@@ -41,7 +41,7 @@ public sealed class DurabilityFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Postgres = await PrivatePostgres.StartAsync();
-        Rabbit = await PrivateRabbitMq.StartAsync();
+        Rabbit = await BrokerContainer.CreateAsync();
         var env = CommonEnv();
         env["Dispatch__SweepIntervalSeconds"] = SweepSeconds.ToString();
         env["Dispatch__RedispatchAfterSeconds"] = "5";

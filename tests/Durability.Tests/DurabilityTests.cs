@@ -206,7 +206,7 @@ public sealed class DurabilityTests(DurabilityFixture fx, ITestOutputHelper outp
     {
         var w = await WorkerAsync(chunkDelayMs: 10);
         using var c = fx.ClientFor("broker-user");
-        await fx.Rabbit.StopServerAsync();
+        await fx.Rabbit.StopAsync();
         var stoppedAt = Now();
         try
         {
@@ -224,7 +224,7 @@ public sealed class DurabilityTests(DurabilityFixture fx, ITestOutputHelper outp
             await Task.Delay(1000); // still down: nothing can have run
             Assert.All(await LogsAsync(ids), l => Assert.Empty(l.Events));
 
-            await fx.Rabbit.StartServerAsync();
+            await fx.Rabbit.StartAsync();
             var backAt = Now();
             var doneAt = await WaitAllTerminalAsync(ids, TimeSpan.FromSeconds(90));
             foreach (var l in await LogsAsync(ids)) l.AssertCompletedCounting(20);
@@ -235,8 +235,37 @@ public sealed class DurabilityTests(DurabilityFixture fx, ITestOutputHelper outp
         }
         finally
         {
-            if (!fx.Rabbit.IsRunning) await fx.Rabbit.StartServerAsync();
+            if (!fx.Rabbit.IsRunning) await fx.Rabbit.StartAsync();
         }
+    }
+
+    [Fact(Timeout = 150_000)]
+    public async Task BrokerPartitioned_WhileTasksRunAndArrive_AllCompleteAfterItHeals()
+    {
+        var w = await WorkerAsync(chunkDelayMs: 10);
+        using var c = fx.ClientFor("partition-user");
+        var running = (await Task.WhenAll(Enumerable.Range(0, 5).Select(i => SubmitAsync(c, $"count to 150 (task {i})")))).ToList();
+        await WaitUntilAsync(async () => (await LogsAsync(running)).All(l => l.Events.Count > 0), TimeSpan.FromSeconds(30), "the first tasks starting");
+        // docker pause: every connection to the broker stays open and nothing answers, as behind a broken network.
+        await fx.Rabbit.PauseAsync();
+        var pausedAt = Now();
+        List<string> arrived;
+        try
+        {
+            arrived = (await Task.WhenAll(Enumerable.Range(0, 5).Select(i => SubmitAsync(c, $"count to 20 (late {i})")))).ToList();
+            await Task.Delay(3000);
+        }
+        finally
+        {
+            await fx.Rabbit.UnpauseAsync();
+        }
+        var healedAt = Now();
+        var doneAt = await WaitAllTerminalAsync(running.Concat(arrived).ToList(), TimeSpan.FromSeconds(90));
+        foreach (var l in await LogsAsync(running)) l.AssertCompletedCounting(150);
+        foreach (var l in await LogsAsync(arrived)) l.AssertCompletedCounting(20);
+        Assert.False(w.HasExited);
+        Assert.False(fx.TaskApi.HasExited);
+        Figure($"broker partitioned {healedAt - pausedAt:0.0} s (docker pause): 5 tasks accepted meanwhile; all 10 completed {doneAt - healedAt:0.0} s after it healed");
     }
 
     [Fact(Timeout = 150_000)]

@@ -28,8 +28,8 @@ public sealed class ApiDocsTests(GatewayFixture fx)
     public async Task Docs_NeedNoToken_EvenWhereEveryOtherRouteDoes()
     {
         using var client = fx.Client();
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/docs", Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/docs/docs.js", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/docs/", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/docs/scalar.js", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/openapi.json", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/conversations", Ct)).StatusCode);
     }

@@ -25,8 +25,9 @@ public sealed class EmbeddedDocsTests(EmbeddedApp app) : IClassFixture<EmbeddedA
     public async Task Docs_InTheEmbeddedHost_IsServedWithoutAToken()
     {
         using var http = app.CreateClient();
-        var response = await http.GetAsync("/docs", TestContext.Current.CancellationToken);
+        var response = await http.GetAsync("/docs/", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("/docs/docs.js", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("scalar.js", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/docs/scalar.js", TestContext.Current.CancellationToken)).StatusCode);
     }
 }

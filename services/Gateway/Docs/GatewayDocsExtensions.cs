@@ -1,7 +1,6 @@
-using System.Reflection;
 using Agents.Micro.Gateway.Docs;
-using Agents.Micro.ServiceDefaults.Errors;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Scalar.AspNetCore;
 using Yarp.ReverseProxy;
 
 namespace Agents.Micro.Gateway;
@@ -15,14 +14,6 @@ public static class GatewayDocsExtensions
 {
     public const string DocumentPath = "/openapi.json";
     public const string DocsPath = "/docs";
-
-    /// <summary>The docs page's files, embedded in this assembly (no CDN, nothing fetched at run time).</summary>
-    private static readonly Dictionary<string, string> UiFiles = new(StringComparer.Ordinal)
-    {
-        ["index.html"] = "text/html; charset=utf-8",
-        ["docs.js"] = "text/javascript; charset=utf-8",
-        ["docs.css"] = "text/css; charset=utf-8",
-    };
 
     /// <summary>Options <c>ApiDocs:*</c>. Which source is used is decided when it is first needed: the proxy's clusters when YARP is registered.</summary>
     public static IHostApplicationBuilder AddGatewayDocs(this IHostApplicationBuilder builder)
@@ -51,18 +42,18 @@ public static class GatewayDocsExtensions
                 return Results.Bytes(json, "application/json; charset=utf-8");
             }).AllowAnonymous().ExcludeFromDescription();
 
-        app.MapGet(DocsPath, (HttpContext ctx) => UiFile(ctx, "index.html")).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet(DocsPath + "/{file}", (HttpContext ctx, string file) => UiFile(ctx, file)).AllowAnonymous().ExcludeFromDescription();
+        // Scalar's page, served with its script from the package: no CDN, no fonts, no telemetry, no AI agent; its one
+        // inline script carries a per-request nonce that the Content-Security-Policy names (see SecurityHeaders).
+        app.MapScalarApiReference(DocsPath, options => options
+                .WithTitle("Agents.Micro API")
+                .WithOpenApiRoutePattern(DocumentPath)
+                .DisableDefaultFonts()
+                .DisableTelemetry()
+                .DisableAgent()
+                .DisableMcp()
+                .HideDeveloperTools()
+                .WithNonce())
+            .AllowAnonymous().ExcludeFromDescription();
         return app;
-    }
-
-    private static IResult UiFile(HttpContext ctx, string file)
-    {
-        if (file.Length == 0) file = "index.html";
-        if (!UiFiles.TryGetValue(file, out var contentType)) return ApiError.NotFound($"no docs file '{file}'");
-        var stream = typeof(GatewayDocsExtensions).Assembly.GetManifestResourceStream("docs-ui/" + file);
-        if (stream is null) return ApiError.NotFound($"no docs file '{file}'");
-        ctx.Response.Headers.CacheControl = "no-cache";
-        return Results.Stream(stream, contentType);
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
 
 namespace Agents.Micro.Gateway.Edge;
 
@@ -16,7 +17,11 @@ public static class SecurityHeaders
                 h.XContentTypeOptions = "nosniff";
                 h.XFrameOptions = "DENY";
                 h["Referrer-Policy"] = "no-referrer";
-                if (!string.IsNullOrEmpty(csp)) h.ContentSecurityPolicy = csp;
+                if (string.IsNullOrEmpty(csp)) return Task.CompletedTask;
+                // A page that needs one inline script (the /docs page) names it by a per-request nonce.
+                h.ContentSecurityPolicy = ctx.Items.TryGetValue(ScalarOptions.NonceHttpContextItemKey, out var nonce) && nonce is string n
+                    ? csp.Replace("script-src 'self'", $"script-src 'self' 'nonce-{n}'", StringComparison.Ordinal)
+                    : csp;
                 return Task.CompletedTask;
             });
             return next(ctx);

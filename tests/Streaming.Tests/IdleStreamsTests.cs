@@ -122,9 +122,19 @@ public sealed class IdleStreamsTests(ITestOutputHelper output)
     /// <summary>Lets the streams settle, then counts the queries the test database serves over an idle window.</summary>
     private async Task<(long Queries, (long Start, long End) Rss)> MeasureIdleAsync(PgTestDatabase db, int pid)
     {
-        // Opening streams reads once per client: let those counts arrive before the window starts, and the window's own
-        // counts arrive before it is read (the idle period measured is the window plus that lag).
+        // Opening streams reads once per client: the window starts only once those reads are over and counted. Counts
+        // can lag by StatsLag, so the counter is read StatsLag apart until it moves by no more than the background
+        // re-checks do in that time (one per 2 s, two transactions each: about 11). A single fixed wait let a straggling batch of opening reads
+        // into the window on a loaded machine. The window's own counts also need StatsLag to arrive before it is read.
         await Task.Delay(StatsLag);
+        var settleDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        for (var last = await TransactionsAsync(db.Name); ;)
+        {
+            await Task.Delay(StatsLag);
+            var now = await TransactionsAsync(db.Name);
+            if (now - last <= 15 || DateTime.UtcNow > settleDeadline) break;
+            last = now;
+        }
         var rssStart = Rss(pid);
         var before = await TransactionsAsync(db.Name);
         await Task.Delay(IdleWindow + StatsLag);

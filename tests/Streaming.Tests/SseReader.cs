@@ -1,3 +1,4 @@
+using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 
@@ -10,46 +11,74 @@ public sealed record SseEvent(string? Id, string? Type, string Data)
     public long Idx => long.Parse(Id!);
 }
 
-/// <summary>A minimal <c>text/event-stream</c> parser (the WHATWG rules the tests rely on): events, comments, end of stream.</summary>
-public sealed class SseReader(Stream stream) : IDisposable
+/// <summary>
+/// A <c>text/event-stream</c> client: .NET's <see cref="SseParser"/> parses the events; the bytes it reads pass a tap
+/// that counts comment lines (keep-alives), which a parser rightly hides from its caller.
+/// </summary>
+public sealed class SseReader : IDisposable
 {
-    private readonly StreamReader _reader = new(stream, Encoding.UTF8);
+    private readonly CommentTap _tap;
+    private readonly SseParser<string> _parser;
+    private IAsyncEnumerator<SseItem<string>>? _items;
 
-    public int Comments { get; private set; }
-    public int? Retry { get; private set; }
+    public SseReader(Stream stream)
+    {
+        _tap = new CommentTap(stream);
+        _parser = SseParser.Create(_tap);
+    }
+
+    public int Comments => _tap.Comments;
+
+    /// <summary>The server's <c>retry:</c> hint in milliseconds, once it was sent.</summary>
+    public int? Retry => _parser.ReconnectionInterval == Timeout.InfiniteTimeSpan ? null : (int)_parser.ReconnectionInterval.TotalMilliseconds;
 
     /// <summary>The next event, or null when the server ended the stream.</summary>
     public async Task<SseEvent?> NextAsync(CancellationToken ct = default)
     {
-        string? id = null, type = null;
-        var data = new List<string>();
-        while (await _reader.ReadLineAsync(ct) is { } line)
+        _items ??= _parser.EnumerateAsync(ct).GetAsyncEnumerator(ct);
+        while (await _items.MoveNextAsync())
         {
-            if (line.Length == 0)
-            {
-                if (data.Count > 0) return new SseEvent(id, type, string.Join('\n', data));
-                id = null;
-                type = null;
-                continue;
-            }
-            if (line.StartsWith(':'))
-            {
-                Comments++;
-                continue;
-            }
-            var colon = line.IndexOf(':');
-            var field = colon < 0 ? line : line[..colon];
-            var value = colon < 0 ? "" : line[(colon + 1)..].TrimStart(' ');
-            switch (field)
-            {
-                case "id": id = value; break;
-                case "event": type = value; break;
-                case "data": data.Add(value); break;
-                case "retry": Retry = int.Parse(value); break;
-            }
+            var item = _items.Current;
+            if (item.Data.Length == 0) continue;   // a block with no data (e.g. "retry:" alone) is no event
+            return new SseEvent(item.EventId, item.EventType, item.Data);
         }
         return null;
     }
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose() => _tap.Dispose();
+
+    /// <summary>Passes the stream through unchanged, counting lines that start with ':' on the way.</summary>
+    private sealed class CommentTap(Stream inner) : Stream
+    {
+        private bool _atLineStart = true;
+        public int Comments { get; private set; }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            var n = await inner.ReadAsync(buffer, ct);
+            foreach (var b in buffer.Span[..n])
+            {
+                if (_atLineStart && b == (byte)':') Comments++;
+                _atLineStart = b == (byte)'\n';
+            }
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
 }

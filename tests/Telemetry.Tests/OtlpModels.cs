@@ -36,3 +36,16 @@ public sealed record ReceivedPoint(
 {
     public object? this[string attribute] => Attributes.GetValueOrDefault(attribute);
 }
+
+/// <summary>A log record as exported, with the trace and span it was written in (null outside any span).</summary>
+public sealed record ReceivedLog(
+    string ServiceName,
+    string Category,
+    string Severity,
+    string Body,
+    IReadOnlyDictionary<string, object?> Attributes,
+    string? TraceId,
+    string? SpanId)
+{
+    public object? this[string attribute] => Attributes.GetValueOrDefault(attribute);
+}

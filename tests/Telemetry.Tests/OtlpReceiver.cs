@@ -9,14 +9,15 @@ using Microsoft.Extensions.Logging;
 namespace Agents.Micro.Telemetry.Tests;
 
 /// <summary>
-/// An OTLP/HTTP (protobuf) collector in the test process: Kestrel with <c>POST /v1/traces</c> and <c>POST /v1/metrics</c>,
-/// as Jaeger or an OpenTelemetry Collector would expose on :4318. It keeps everything it decodes.
+/// An OTLP/HTTP (protobuf) collector in the test process: Kestrel with <c>POST /v1/traces</c>, <c>/v1/metrics</c> and
+/// <c>/v1/logs</c>, as an OpenTelemetry Collector or the Aspire Dashboard expose them. It keeps everything it decodes.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedSpan> _spans = new();
     private readonly ConcurrentQueue<ReceivedPoint> _points = new();
+    private readonly ConcurrentQueue<ReceivedLog> _logs = new();
     private readonly ConcurrentQueue<string> _headers = new();
 
     private OtlpReceiver(WebApplication app, string endpoint)
@@ -25,11 +26,12 @@ public sealed class OtlpReceiver : IAsyncDisposable
         Endpoint = endpoint;
     }
 
-    /// <summary>The base URL to put in <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (the exporter appends /v1/traces, /v1/metrics).</summary>
+    /// <summary>The base URL to put in <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (the exporter appends /v1/traces, /v1/metrics, /v1/logs).</summary>
     public string Endpoint { get; }
 
     public IReadOnlyList<ReceivedSpan> Spans => _spans.ToArray();
     public IReadOnlyList<ReceivedPoint> Points => _points.ToArray();
+    public IReadOnlyList<ReceivedLog> Logs => _logs.ToArray();
 
     /// <summary>The value of the <c>x-otlp-test</c> header of each export (set through OTEL_EXPORTER_OTLP_HEADERS).</summary>
     public IReadOnlyList<string> TestHeaders => _headers.ToArray();
@@ -50,6 +52,11 @@ public sealed class OtlpReceiver : IAsyncDisposable
         app.MapPost("/v1/metrics", async (HttpContext ctx) =>
         {
             foreach (var p in OtlpDecoder.DecodeMetrics(await receiver.BodyAsync(ctx))) receiver._points.Enqueue(p);
+            return Results.Bytes([], "application/x-protobuf");
+        });
+        app.MapPost("/v1/logs", async (HttpContext ctx) =>
+        {
+            foreach (var l in OtlpDecoder.DecodeLogs(await receiver.BodyAsync(ctx))) receiver._logs.Enqueue(l);
             return Results.Bytes([], "application/x-protobuf");
         });
         await app.StartAsync();

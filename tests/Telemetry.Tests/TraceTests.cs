@@ -4,7 +4,7 @@ using Agents.Micro.TestSupport;
 
 namespace Agents.Micro.Telemetry.Tests;
 
-/// <summary>What an operator sees in Jaeger for one task: the whole path, across processes and the broker.</summary>
+/// <summary>What an operator sees in a tracing backend for one task: the whole path, across processes and the broker, and its logs.</summary>
 [Collection(TracingCollection.Name)]
 public sealed class TraceTests(TracingFixture fx)
 {
@@ -75,6 +75,18 @@ public sealed class TraceTests(TracingFixture fx)
         Assert.DoesNotContain(trace, s => s.Attributes.Values.Any(v => v is string str && str.Contains("list my files", StringComparison.OrdinalIgnoreCase)));
         Assert.All(trace, s => Assert.Equal(TracingFixture.Environment, s.Resource.GetValueOrDefault("deployment.environment")));
         Assert.Contains("from-env", fx.Receiver.TestHeaders);
+
+        // The task's logs arrive over OTLP in the same trace: the worker's lines about this run carry the trace id and
+        // the task.run span, with the message and its structured fields.
+        var logs = await fx.Receiver.WaitForAsync(r =>
+        {
+            var l = r.Logs.Where(x => x.TraceId == traceId && x.Body.Contains(taskId, StringComparison.Ordinal)).ToList();
+            return l.Any(x => x.Body.Contains("ended: completed", StringComparison.Ordinal)) ? l : null;
+        }, Wait, $"the logs of task {taskId} in trace {traceId}");
+        var started = Assert.Single(logs, l => l.Body.StartsWith($"task {taskId} attempt 1 started on ", StringComparison.Ordinal));
+        Assert.Equal(("agent-worker", run.SpanId), (started.ServiceName, started.SpanId));
+        Assert.Equal(taskId, started["TaskId"]);
+        Assert.Equal("Information", started.Severity);
     }
 
     [Fact]

@@ -45,6 +45,7 @@ public sealed class TracingFixture : IAsyncLifetime
         ["OTEL_EXPORTER_OTLP_HEADERS"] = "x-otlp-test=from-env",
         ["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=" + Environment,
         ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
     };
 

@@ -26,8 +26,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    /// <summary>Starts services/{project}'s built dll with <paramref name="env"/> and waits for <c>/health/live</c>.</summary>
-    public static async Task<ServiceProcess> StartAsync(string project, string assembly, IDictionary<string, string> env, TimeSpan? timeout = null)
+    /// <summary>
+    /// Starts services/{project}'s built dll with <paramref name="env"/> and waits for <c>/health/live</c>. By default it
+    /// runs in its own folder and is told where to listen with <c>Urls</c>; <paramref name="workingDirectory"/> and
+    /// <paramref name="portVariable"/> (e.g. <c>ASPNETCORE_HTTP_PORTS</c>) start it as ops tooling would instead.
+    /// </summary>
+    public static async Task<ServiceProcess> StartAsync(string project, string assembly, IDictionary<string, string> env, TimeSpan? timeout = null,
+        string? workingDirectory = null, string? portVariable = null)
     {
         var dll = Path.Combine(TestEnv.RepoRoot, "services", project, "bin", TestEnv.Configuration, "net10.0", assembly + ".dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} not built — build the solution first", dll);
@@ -38,9 +43,10 @@ public sealed class ServiceProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!,
         };
-        psi.Environment["Urls"] = url;
+        if (portVariable is null) psi.Environment["Urls"] = url;
+        else psi.Environment[portVariable] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         psi.Environment["Logging__Format"] = "simple";
         psi.Environment["DOTNET_gcServer"] = "0";
         foreach (var (k, v) in env) psi.Environment[k] = v;

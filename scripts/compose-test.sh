@@ -31,28 +31,35 @@ FIGURES=$RESULTS/figures.txt
 : > "$FIGURES"
 figure() { echo "$*" | tee -a "$FIGURES"; }
 
-compose() {
-  if docker compose version >/dev/null 2>&1; then set -- docker compose "$@"; else set -- docker-compose "$@"; fi
-  "$@"
-}
+# `docker compose` (v2) where the plugin exists, else docker-compose 1.x (Debian's); set once Docker is ready.
+COMPOSE=()
+compose() { "${COMPOSE[@]}" "$@"; }
 COMPOSE_ARGS=(-p "$PROJECT" -f docker-compose.yml -f scripts/compose-test.override.yml --env-file "$STATE/compose.env")
 
 teardown() {
   local rc=$?
-  if [ "${AGENTS_COMPOSE_KEEP:-}" = 1 ]; then say "AGENTS_COMPOSE_KEEP=1: leaving project $PROJECT running"; return; fi
-  if [ -f "$STATE/compose.env" ] && docker info >/dev/null 2>&1; then
+  if [ "${AGENTS_COMPOSE_KEEP:-}" = 1 ]; then
+    say "AGENTS_COMPOSE_KEEP=1: leaving project $PROJECT running (secrets in $STATE/compose.env)"
+    echo "$rc" > "$RESULTS/exit-code"
+    return
+  fi
+  if [ -f "$STATE/compose.env" ] && [ ${#COMPOSE[@]} -gt 0 ]; then
     compose "${COMPOSE_ARGS[@]}" logs --no-color --timestamps >"$RESULTS/compose.log" 2>&1 || true
     say "tearing down (containers, volumes, networks)"
     compose "${COMPOSE_ARGS[@]}" down -v --remove-orphans --timeout 10 >"$STATE/down.log" 2>&1 \
       || { cat "$STATE/down.log"; rc=1; }
+    # The earlier builds' images of the services, replaced by this run's.
+    docker image prune -f --filter "label!=agents-micro.standin" >/dev/null 2>&1 || true
   fi
+  rm -f "$STATE/compose.env"
   [ -s "$FIGURES" ] && { echo; say "figures"; sed 's/^/  /' "$FIGURES"; }
   echo "$rc" > "$RESULTS/exit-code"
 }
 trap teardown EXIT
 
 T0=$(now)
-scripts/docker-up.sh || fail "no Docker engine, or the images docker-compose.yml needs are missing (see above)"
+timeout 30m scripts/docker-up.sh || fail "no Docker engine, or the images docker-compose.yml needs are missing (see above)"
+if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); else COMPOSE=(docker-compose); fi
 scripts/standins.sh --list | sed 's/^/  /'
 figure "Docker engine and base images ready (installed/built or reused): $(( $(now) - T0 ))s"
 
@@ -60,7 +67,8 @@ figure "Docker engine and base images ready (installed/built or reused): $(( $(n
 hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 ADMIN_TOKEN=am_$(hex 32)
 DASHBOARD_TOKEN=$(hex 24)
-cat > "$STATE/compose.env" <<ENV
+(umask 077; : > "$STATE/compose.env")
+cat >> "$STATE/compose.env" <<ENV
 AGENTS_INTERNAL_KEY=$(hex 32)
 AGENTS_ADMIN_TOKEN_SHA256=$(printf %s "$ADMIN_TOKEN" | sha256sum | cut -d' ' -f1)
 AGENTS_ADMIN_USER=admin
@@ -70,7 +78,6 @@ POSTGRES_PASSWORD=$(hex 12)
 RABBITMQ_PASSWORD=$(hex 12)
 MINIO_ROOT_PASSWORD=$(hex 12)
 ENV
-chmod 600 "$STATE/compose.env"
 
 # Whatever an earlier, interrupted run left behind.
 compose "${COMPOSE_ARGS[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
@@ -78,7 +85,7 @@ compose "${COMPOSE_ARGS[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
 T=$(now)
 say "building the service images"
-compose "${COMPOSE_ARGS[@]}" build >"$RESULTS/build.log" 2>&1 || { tail -n 40 "$RESULTS/build.log"; fail "docker-compose build failed"; }
+timeout 20m "${COMPOSE[@]}" "${COMPOSE_ARGS[@]}" build >"$RESULTS/build.log" 2>&1 || { tail -n 40 "$RESULTS/build.log"; fail "docker-compose build failed"; }
 figure "service images built: $(( $(now) - T ))s"
 for image in gateway task-api agent-worker file-service memory-service; do
   figure "image agents-micro/$image: $(docker image inspect -f '{{.Size}}' "agents-micro/$image" | awk '{printf "%.0f MB", $1/1e6}')"
@@ -86,7 +93,7 @@ done
 
 T=$(now)
 say "docker-compose up -d --scale agent-worker=$WORKERS"
-compose "${COMPOSE_ARGS[@]}" up -d --scale "agent-worker=$WORKERS" >"$RESULTS/up.log" 2>&1 || { tail -n 40 "$RESULTS/up.log"; fail "docker-compose up failed"; }
+timeout 10m "${COMPOSE[@]}" "${COMPOSE_ARGS[@]}" up -d --scale "agent-worker=$WORKERS" >"$RESULTS/up.log" 2>&1 || { tail -n 40 "$RESULTS/up.log"; fail "docker-compose up failed"; }
 # Healthy = every container with a health check reports healthy, the others run (or, like minio-init, exited 0).
 all_healthy() {
   local line bad=0
@@ -122,7 +129,9 @@ export AGENTS_COMPOSE_FIGURES=$FIGURES
 export AGENTS_COMPOSE_ARTIFACTS=$RESULTS
 say "running tests/Compose.Tests"
 T=$(now)
-timeout --kill-after=30s 20m dotnet test tests/Compose.Tests --no-build -c "$CONFIGURATION" -nologo \
+FILTER_ARGS=()
+if [ -n "${AGENTS_TEST_FILTER:-}" ]; then FILTER_ARGS=(--filter "$AGENTS_TEST_FILTER"); fi
+timeout --kill-after=30s 20m dotnet test tests/Compose.Tests --no-build -c "$CONFIGURATION" -nologo "${FILTER_ARGS[@]}" \
   --logger "trx;LogFileName=Compose.Tests.trx" --results-directory "$RESULTS" \
   --blame-hang-timeout 8m --blame-hang-dump-type none </dev/null >"$RESULTS/output.log" 2>&1
 rc=$?

@@ -6,7 +6,11 @@
 #                                  otherwise a local stand-in is built under the same name (scripts/standins/*)
 #   scripts/standins.sh --list     which images are stand-ins on this machine
 #   scripts/standins.sh --rebuild  build the stand-ins again (after changing scripts/standins/)
+#   scripts/standins.sh --refresh  try to pull the real image over each stand-in (once a registry is reachable)
+#   scripts/standins.sh --remove   delete the stand-ins (their names then refer to nothing until pulled)
 #
+# A stand-in holds the real image's name on this machine's engine until --refresh or --remove: anything else run on
+# this engine (another project's compose file) gets the stand-in for that name too. Each run names them.
 # Stand-ins are labelled agents-micro.standin=true. On a machine with registry access nothing is built: the real
 # images are pulled. Needs a running Docker engine, debootstrap (the Debian base) and the .NET SDK (copied into the
 # .NET images; the dashboard comes from the NuGet package Aspire.Dashboard.Sdk.linux-x64).
@@ -120,8 +124,17 @@ case "${1:-}" in
     done
     exit 0 ;;
   --rebuild) REBUILD=1 ;;
+  --refresh|--remove)
+    for entry in "${IMAGES[@]}"; do
+      image=${entry%%|*}
+      is_standin "$image" || continue
+      if [ "$1" = --remove ]; then docker image rm "$image" >/dev/null && log "$image: stand-in removed"
+      elif timeout 300 docker pull -q "$image" >/dev/null 2>&1; then log "$image: the real image replaces the stand-in"
+      else log "$image: still cannot be pulled; the stand-in stays"; fi
+    done
+    exit 0 ;;
   "") REBUILD=0 ;;
-  *) die "unknown argument $1 (use --list or --rebuild)" ;;
+  *) die "unknown argument $1 (use --list, --rebuild, --refresh or --remove)" ;;
 esac
 
 docker info >/dev/null 2>&1 || die "no Docker engine answers (docker info)"
@@ -135,3 +148,5 @@ for entry in "${IMAGES[@]}"; do
   build_standin "$image" "$recipe"
   log "$image: stand-in built in $(( $(date +%s) - t0 ))s"
 done
+standins=$(for entry in "${IMAGES[@]}"; do is_standin "${entry%%|*}" && echo -n " ${entry%%|*}"; done)
+[ -z "$standins" ] || log "local stand-ins in use:$standins (scripts/standins.sh --refresh pulls the real ones once a registry is reachable)"

@@ -73,7 +73,8 @@ apt_install() {
   mkdir -p "$STATE"
   apt_update_once
   log "apt-get install $*"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >"$STATE/apt.log" 2>&1 \
+  # LANG: the cluster postgresql's package creates takes its encoding from the locale (UTF-8, as the services need).
+  as_root env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 apt-get install -y -qq --no-install-recommends "$@" >"$STATE/apt.log" 2>&1 \
     || { tail -n 30 "$STATE/apt.log" >&2; die "apt-get install $* failed"; }
 }
 # A fresh machine has no package lists; apt-get install needs them.
@@ -124,7 +125,7 @@ start_pg_native() {
   fi
   if [ -z "$(pg_lsclusters -h 2>/dev/null | awk '$1==15 && $2=="main"')" ]; then
     log "creating cluster 15/main"
-    as_root pg_createcluster 15 main >"$STATE/postgres.log" 2>&1 || { cat "$STATE/postgres.log" >&2; die "pg_createcluster 15 main failed"; }
+    as_root pg_createcluster --encoding=UTF8 --locale=C.UTF-8 15 main >"$STATE/postgres.log" 2>&1 || { cat "$STATE/postgres.log" >&2; die "pg_createcluster 15 main failed"; }
   fi
   log "starting PostgreSQL (pg_ctlcluster 15 main start)"
   as_root pg_ctlcluster 15 main start >"$STATE/postgres.log" 2>&1 || { cat "$STATE/postgres.log" >&2; die "pg_ctlcluster 15 main start failed"; }
@@ -141,7 +142,7 @@ ensure_pg_role() {
       "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_ROLE') THEN CREATE ROLE $PG_ROLE SUPERUSER LOGIN PASSWORD '$PG_PASSWORD'; END IF; END \$\$;") >&2 \
       || die "could not create the PostgreSQL role $PG_ROLE"
     if [ "$(cd / && as_root runuser -u postgres -- psql -p "$PG_PORT" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != 1 ]; then
-      (cd / && as_root runuser -u postgres -- createdb -p "$PG_PORT" -O "$PG_ROLE" "$PG_DB") >&2 || die "could not create database $PG_DB"
+      (cd / && as_root runuser -u postgres -- createdb -p "$PG_PORT" -O "$PG_ROLE" -E UTF8 --locale=C.UTF-8 -T template0 "$PG_DB") >&2 || die "could not create database $PG_DB"
     fi
   fi
   pg_login_ok || die "PostgreSQL on 127.0.0.1:$PG_PORT refuses $PG_ROLE/$PG_PASSWORD on database $PG_DB (and this script cannot fix that: it needs root on the server's machine, or create it yourself: CREATE ROLE $PG_ROLE SUPERUSER LOGIN PASSWORD '$PG_PASSWORD'; CREATE DATABASE $PG_DB OWNER $PG_ROLE;)"

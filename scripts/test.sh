@@ -123,6 +123,10 @@ say "running ${#LOOP_PROJECTS[@]} test project(s), $PARALLEL at a time: ${LOOP_P
 T=$(date +%s)
 printf '%s\n' "${LOOP_PROJECTS[@]}" | xargs -P "$PARALLEL" -I{} bash -c 'run_project_entry "$1"' _ {}
 say "test runs done in $(elapsed "$T")"
+# Containers a test run left behind when it was killed (Testcontainers labels its own; its reaper cannot run here).
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  docker ps -aq --filter label=org.testcontainers=true | xargs -r docker rm -fv >/dev/null 2>&1 || true
+fi
 
 # ---------------------------------------------------------------- the production topology (docker-compose)
 if [ "$RUN_COMPOSE" = 1 ]; then

@@ -24,6 +24,8 @@ public static class MemoryServiceExtensions
         // on 408/429/5xx and connection failures, honouring Retry-After; a circuit breaker; timeouts per attempt and in
         // all, the latter Memory:Embeddings:TimeoutSeconds). Unused while no endpoint is configured.
         builder.Services.AddHttpClient(nameof(EmbeddingClient))
+            // The client lives as long as the service: recycle pooled connections so DNS changes are seen.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
             .AddStandardResilienceHandler()
             .Configure((resilience, sp) =>
             {

@@ -109,7 +109,9 @@ public static class Deployment
     {
         /// <summary>The container's host name: what a worker's lease owner starts with.</summary>
         public string HostName => Id[..12];
-        public bool Healthy => Health == "healthy" || (Health == "none" && (State == "running" || (State == "exited" && ExitCode == 0)));
+        /// <summary>Healthy by its health check; without one, running; the one-shot minio-init, exited 0.</summary>
+        public bool Healthy => Health == "healthy"
+            || (Health == "none" && (State == "running" || (Service == "minio-init" && State == "exited" && ExitCode == 0)));
     }
 
     public static async Task<List<Container>> ContainersAsync()
@@ -133,7 +135,7 @@ public static class Deployment
         }).ToList();
     }
 
-    /// <summary>Waits until every container of the project is healthy (or running, or exited 0 for one-shot ones).</summary>
+    /// <summary>Waits until every container of the project is healthy (see <see cref="Container.Healthy"/>); an exited one is not.</summary>
     public static async Task<List<Container>> WaitHealthyAsync(TimeSpan? timeout = null, int? workers = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(3));
@@ -141,9 +143,8 @@ public static class Deployment
         while (DateTime.UtcNow < deadline)
         {
             last = await ContainersAsync();
-            var running = last.Where(c => c.State != "exited" || c.ExitCode == 0 && c.Service == "minio-init").ToList();
-            if (running.Count > 0 && running.All(c => c.Healthy)
-                && (workers is null || running.Count(c => c.Service == "agent-worker") == workers)) return last;
+            if (last.Count > 0 && last.All(c => c.Healthy)
+                && (workers is null || last.Count(c => c.Service == "agent-worker") == workers)) return last;
             await Task.Delay(1000);
         }
         throw new TimeoutException("not healthy in time: " + string.Join(", ", last.Select(c => $"{c.Name}={c.State}/{c.Health}")));

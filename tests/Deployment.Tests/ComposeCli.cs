@@ -15,6 +15,9 @@ internal static class ComposeCli
         ["AGENTS_ADMIN_TOKEN_SHA256"] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         ["AGENTS_DASHBOARD_TOKEN"] = "test-dashboard-token",
         ["AGENTS_OTLP_API_KEY"] = "test-otlp-key",
+        ["POSTGRES_PASSWORD"] = "test-postgres-password",
+        ["RABBITMQ_PASSWORD"] = "test-rabbitmq-password",
+        ["MINIO_ROOT_PASSWORD"] = "test-minio-password",
     };
 
     private static readonly Lazy<ComposeModel> Resolved = new(() =>

@@ -77,6 +77,6 @@ public sealed class BrokerContainer : IAsyncDisposable
         var id = _container.Id;
         await _container.DisposeAsync();
         if (!string.IsNullOrEmpty(id))
-            try { await DockerAsync("rm", "-f", id); } catch (InvalidOperationException) { }
+            try { await DockerAsync("rm", "-f", "-v", id); } catch (InvalidOperationException) { }
     }
 }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Agents.Micro.TestSupport;
 using Minio;
 using Minio.DataModel.Args;
 
@@ -71,8 +72,9 @@ public sealed class MinioClientLimitationTests : IAsyncLifetime
                   $"at once and allocated {allocated / (double)MiB:F0} MiB for {size / MiB} MiB of content (retained peak seen: {peak / (double)MiB:F0} MiB), where the store holds one " +
                   $"{StorePartSize / MiB} MiB buffer (MinioFileStore failed the suite's 50 MiB flat-memory test: the heap grew ~50 MiB, the limit is 24).";
         TestContext.Current.TestOutputHelper?.WriteLine(why);
+        // Asserted on what the client asked the stream for; the allocation figures are process-wide (other tests run
+        // alongside), so they only explain.
         Assert.True(content.LargestRead == 16 * MiB, why);
-        Assert.True(allocated >= 2 * size, why);
         var stat = await _minio.StatObjectAsync(new StatObjectArgs().WithBucket(_bucket).WithObject("unknown-length.bin"), Ct);
         Assert.Equal(size, stat.Size);
     }
@@ -95,7 +97,7 @@ public sealed class MinioClientLimitationTests : IAsyncLifetime
     }
 
     /// <summary>Records the largest buffer a reader asked to fill at once.</summary>
-    private sealed class ReadSizeRecorder(Stream inner) : Stream
+    private sealed class ReadSizeRecorder(Stream inner) : ReadOnlyStream
     {
         public long LargestRead { get; private set; }
 
@@ -104,21 +106,10 @@ public sealed class MinioClientLimitationTests : IAsyncLifetime
             LargestRead = Math.Max(LargestRead, buffer.Length);
             return inner.ReadAsync(buffer, cancellationToken);
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Passes <paramref name="limit"/> bytes through, then throws as a broken client connection would.</summary>
-    private sealed class FailingAfter(Stream inner, long limit) : Stream
+    private sealed class FailingAfter(Stream inner, long limit) : ReadOnlyStream
     {
         private long _read;
 
@@ -129,16 +120,5 @@ public sealed class MinioClientLimitationTests : IAsyncLifetime
             _read += n;
             return n;
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

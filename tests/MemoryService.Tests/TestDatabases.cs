@@ -18,7 +18,7 @@ public static class TestDatabases
         await using (var conn = new NpgsqlConnection(PostgresAdminConnectionString))
         {
             await conn.OpenAsync();
-            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", conn);
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0", conn);
             await cmd.ExecuteNonQueryAsync();
         }
         return new NpgsqlConnectionStringBuilder(PostgresAdminConnectionString) { Database = name }.ConnectionString;

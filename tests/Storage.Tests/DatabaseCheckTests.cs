@@ -58,7 +58,7 @@ public sealed class DatabaseCheckTests
     public async Task AUtf8Database_HasNoProblem()
     {
         await using var pg = await TestEnv.CreatePgDatabaseAsync();
-        var db = new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = pg.ConnectionString });
+        await using var db = new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = pg.ConnectionString });
         Assert.Null(await db.FindProblemAsync());
     }
 }

@@ -132,7 +132,9 @@ public sealed class IdleStreamsTests(ITestOutputHelper output)
         {
             await Task.Delay(StatsLag);
             var now = await TransactionsAsync(db.Name);
-            if (now - last <= 15 || DateTime.UtcNow > settleDeadline) break;
+            if (now - last <= 15) break;
+            if (DateTime.UtcNow > settleDeadline)
+                Assert.Fail($"the opening reads never settled: {now - last} transactions in the last {StatsLag.TotalSeconds:0} s");
             last = now;
         }
         var rssStart = Rss(pid);

@@ -48,7 +48,7 @@ public sealed class SseReader : IDisposable
     public void Dispose() => _tap.Dispose();
 
     /// <summary>Passes the stream through unchanged, counting lines that start with ':' on the way.</summary>
-    private sealed class CommentTap(Stream inner) : Stream
+    private sealed class CommentTap(Stream inner) : Agents.Micro.TestSupport.ReadOnlyStream
     {
         private bool _atLineStart = true;
         public int Comments { get; private set; }
@@ -63,17 +63,6 @@ public sealed class SseReader : IDisposable
             }
             return n;
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

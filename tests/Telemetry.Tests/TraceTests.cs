@@ -175,6 +175,35 @@ public sealed class TraceTests(TracingFixture fx)
 
     private static bool IsModel(ReceivedSpan s) => s.Name.StartsWith("model ", StringComparison.Ordinal);
 
+    [Fact]
+    public async Task HealthProbes_AndIdleDatabasePolls_MakeNoSpans()
+    {
+        // Probes as Docker and load balancers send them, to every process; the gateway's readiness also probes TaskApi.
+        using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        // (The gateway here has no files or memory service behind it, so its readiness answers 503: a probe all the same.)
+        foreach (var service in fx.Workers.Append(fx.Gateway).Append(fx.TaskApi))
+        {
+            (await probe.GetAsync(service.BaseUrl + "/health/live")).EnsureSuccessStatusCode();
+            using var ready = await probe.GetAsync(service.BaseUrl + "/health/ready");
+            Assert.True(ready.StatusCode is System.Net.HttpStatusCode.OK or System.Net.HttpStatusCode.ServiceUnavailable, $"{service.Name}: {(int)ready.StatusCode}");
+        }
+        // A traced request after them: once its spans from the gateway and TaskApi are in, every batch those processes
+        // exported before it is in too (each exports in order).
+        using var http = await fx.GatewayClientAsync("quiet-" + Guid.NewGuid().ToString("N")[..8]);
+        var (_, traceId) = await SendAsync(http, "hello");
+        await fx.Receiver.WaitForAsync(r =>
+        {
+            var t = r.Trace(traceId);
+            return t.Any(x => x.ServiceName == "gateway") && t.Any(x => x.ServiceName == "task-api") ? t : null;
+        }, Wait, $"the trace {traceId} from the gateway and TaskApi");
+
+        var spans = fx.Receiver.Spans;
+        Assert.DoesNotContain(spans, x => (x["url.path"] as string ?? x["url.full"] as string ?? "").Contains("/health", StringComparison.Ordinal));
+        // The services' background loops (sweeps, lease renewals, stream re-checks) query the database all the time;
+        // none of those queries may start a trace of its own.
+        Assert.DoesNotContain(spans, x => x.Scope == "Npgsql" && x.ParentSpanId is null);
+    }
+
     private static async Task<(string TaskId, string TraceId)> SendAsync(HttpClient http, string message)
     {
         var resp = await http.PostAsJsonAsync("/api/v1/messages", new { message });

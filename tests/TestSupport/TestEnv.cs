@@ -21,7 +21,7 @@ public static class TestEnv
             {
                 throw new InvalidOperationException($"PostgreSQL is not reachable at '{PgAdmin}' — run scripts/test-infra.sh up ({ex.Message})", ex);
             }
-            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0", admin);
             await cmd.ExecuteNonQueryAsync();
         }
         var csb = new NpgsqlConnectionStringBuilder(PgAdmin) { Database = name, Pooling = true };

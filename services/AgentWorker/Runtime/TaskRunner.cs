@@ -314,12 +314,12 @@ public sealed class TaskRunner(
 
     // SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation) are about the data, not the server.
     /// <summary>
-    /// The database refused the data itself (class 22 data exception, 23 constraint, 0A feature not supported: e.g. a
-    /// \u escape in a database that is not UTF-8): another attempt would write the same thing and be refused again.
+    /// The database refused the data itself (class 22 data exception, 23 constraint): another attempt would write the
+    /// same thing and be refused again. (A database that cannot store UTF-8 at all is refused at start-up instead.)
     /// </summary>
     private static bool IsBadData(Exception ex) =>
         (ex as Npgsql.PostgresException ?? ex.InnerException as Npgsql.PostgresException)?.SqlState is { Length: 5 } state
-        && (state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal) || state.StartsWith("0A", StringComparison.Ordinal));
+        && (state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal));
 
     private async Task TryEndAsync(EventLog eventLog, string type, object data, TaskTransition transition)
     {

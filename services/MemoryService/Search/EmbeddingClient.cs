@@ -34,7 +34,9 @@ public sealed class EmbeddingClient(HttpClient http, IOptions<MemoryOptions> opt
                 throw new InvalidDataException("embeddings response has the wrong number of vectors");
             return data.OrderBy(d => d.Index).Select(d => Normalize(d.Embedding)).ToList();
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or InvalidDataException && !ct.IsCancellationRequested)
+        // Polly's ExecutionRejectedException: the resilience pipeline's timeout or open circuit breaker.
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or InvalidDataException
+                                       or Polly.ExecutionRejectedException && !ct.IsCancellationRequested)
         {
             log.LogWarning("embeddings endpoint failed ({Error}); using BM25 only", ex.Message);
             return null;

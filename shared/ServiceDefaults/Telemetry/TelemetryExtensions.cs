@@ -42,8 +42,11 @@ public static class TelemetryExtensions
             o.IncludeScopes = true;
         });
         builder.Services.AddOpenTelemetry()
-            // OTEL_SERVICE_NAME (or service.name in OTEL_RESOURCE_ATTRIBUTES) wins over the built-in name.
-            .ConfigureResource(r => r.AddService(defaultServiceName, serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"))
+            // OTEL_SERVICE_NAME (or service.name in OTEL_RESOURCE_ATTRIBUTES) wins over the built-in name. AddService is
+            // applied after the SDK's environment detector and would override them, so it is given their value.
+            .ConfigureResource(r => r.AddService(
+                config["OTEL_SERVICE_NAME"] is { Length: > 0 } named ? named : ServiceNameIn(config["OTEL_RESOURCE_ATTRIBUTES"]) ?? defaultServiceName,
+                serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"))
             .WithTracing(tracing =>
             {
                 tracing.AddSource(Sources)
@@ -70,6 +73,13 @@ public static class TelemetryExtensions
             .UseOtlpExporter();
         return builder;
     }
+
+    private static string? ServiceNameIn(string? resourceAttributes) =>
+        resourceAttributes?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(kv => kv.Split('=', 2))
+            .Where(kv => kv.Length == 2 && kv[0] == "service.name" && kv[1].Length > 0)
+            .Select(kv => Uri.UnescapeDataString(kv[1]))
+            .FirstOrDefault();
 
     /// <summary><c>/health/live</c>, <c>/health/ready</c>: probes every few seconds from Docker and the gateway.</summary>
     public static bool IsHealthProbe(PathString path) => path.StartsWithSegments("/health");

@@ -79,8 +79,9 @@ public sealed class ScalingTests
         (await Deployment.ComposeAsync("up", "-d", "--no-recreate", "--scale", "agent-worker=3")).Ok("compose up");
         var before = (await Deployment.WaitHealthyAsync(workers: 3)).Where(c => c.Service == "agent-worker").ToList();
         using var http = Deployment.Client();
-        // Long enough (about 5 s each) that the workers being removed are in the middle of them.
-        var ids = await SubmitAsync(http, Tasks, countTo: 300);
+        // Long enough (about 5 s each) that the workers being removed are in the middle of them; 15 now and 5 while
+        // scaled down stay within the per-user cap of 20 active tasks.
+        var ids = await SubmitAsync(http, 15, countTo: 300);
         var held = new List<(string Id, string Owner)>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (held.Select(h => h.Owner[..12]).Distinct().Count() < 2)

@@ -86,4 +86,4 @@ if [ "$ready" != 1 ]; then
 fi
 radosgw-admin "${C[@]}" user create --uid=agents-test --display-name=agents-test \
   --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null
-echo "S3 ready on http://127.0.0.1:$PORT ($ACCESS_KEY/$SECRET_KEY); pids: $(cat run/*.pid | tr '\n' ' ')"
+echo "S3 ready on http://127.0.0.1:$PORT (access key $ACCESS_KEY); pids: $(cat run/*.pid | tr '\n' ' ')"

@@ -266,7 +266,11 @@ public sealed class TaskRunner(
         if (client is null) return [];
         try
         {
-            var r = await client.GetResponse<MemoriesRecalled>(new RecallMemories(task.UserId, task.Query, limit), ct,
+            // MassTransit's RequestTimeout bounds the wait for the answer; a send that waits for the broker to come back
+            // (a restart, a partition) is bounded here too, so a task never hangs on its recall.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            bounded.CancelAfter(TimeSpan.FromMilliseconds(2L * options.Value.RecallTimeoutMs + 1000));
+            var r = await client.GetResponse<MemoriesRecalled>(new RecallMemories(task.UserId, task.Query, limit), bounded.Token,
                 RequestTimeout.After(ms: options.Value.RecallTimeoutMs));
             return r.Message.Items.Select(i => i.Content).ToList();
         }

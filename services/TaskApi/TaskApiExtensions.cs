@@ -25,7 +25,6 @@ public static class TaskApiExtensions
         builder.Services.AddOptions<DispatchOptions>().BindConfiguration(DispatchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<TaskLimitOptions>().BindConfiguration(TaskLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ITaskStore, SqlTaskStore>();
-        builder.Services.AddSingleton<ActiveTaskCounter>();
         builder.Services.AddSingleton<TaskDispatcher>();
         builder.Services.AddSingleton<TaskSubmitter>();
         builder.Services.AddSingleton<TaskCanceller>();

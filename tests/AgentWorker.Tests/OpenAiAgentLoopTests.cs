@@ -84,7 +84,7 @@ public sealed class OpenAiAgentLoopTests : IAsyncLifetime
         {
             Id = "task_e2e", ConversationId = "conv_e2e", UserId = "u1", Query = options.Message, Options = options.ToJson(),
             CreatedAt = now, UpdatedAt = now,
-        }, createConversation: true, Ct));
+        }, createConversation: true, ct: Ct));
         var claimed = await store.TryClaimAsync("task_e2e", "worker-test", now + 60, now, Ct);
         Assert.NotNull(claimed);
 
@@ -153,7 +153,7 @@ public sealed class OpenAiAgentLoopTests : IAsyncLifetime
         await store.CreateTaskAsync(new TaskRecord
         {
             Id = taskId, ConversationId = "conv_" + taskId, UserId = "u1", Query = options.Message, Options = options.ToJson(), CreatedAt = now, UpdatedAt = now,
-        }, createConversation: true, Ct);
+        }, createConversation: true, ct: Ct);
         var claimed = await store.TryClaimAsync(taskId, "w", now + 60, now, Ct);
         var state = new AgentState();
         state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = options.Message });

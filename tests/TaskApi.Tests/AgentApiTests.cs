@@ -69,7 +69,8 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         var options = TaskOptions.FromJson(row.Options);
         Assert.Equal(DefaultSystemMessage, options.SystemMessage);
         Assert.Equal("agent", options.Api);
-        Assert.True(await api.Harness.Sent.Any<RunTask>(m => m.Context.Message.TaskId == task && m.Context.Message.UserId == user, Ct));
+        var internalId = (await Store.GetTaskAsync(task, Ct))!.Id;
+        Assert.True(await api.Harness.Sent.Any<RunTask>(m => m.Context.Message.TaskId == internalId && m.Context.Message.UserId == user, Ct));
     }
 
     [Fact]
@@ -162,7 +163,7 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         var next = TaskApiFactory.NewId("t");
         var r = await client.PostJsonAsync("/agent/invoke", InvokeBody(user, session, next));
         Assert.Equal(HttpStatusCode.OK, r.Status);
-        Assert.Equal([first, next], (await Store.ListTasksAsync(user, session, Ct)).Select(t => t.Id));
+        Assert.Equal([first, next], (await Store.ListTasksAsync(user, session, Ct)).Select(t => t.PublicId));
     }
 
     [Fact]
@@ -206,7 +207,8 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         Assert.Equal(TaskStatus.Running, row!.Status);
         var decision = ResumeDecision.FromJson(row.Resume)!;
         Assert.Equal((interruptId, ResumeDecision.Edit, "other.txt"), (decision.InterruptId, decision.Type, decision.EditedArgs!["path"]!.GetValue<string>()));
-        Assert.True(await api.Harness.Sent.Any<ResumeTask>(m => m.Context.Message.TaskId == task && m.Context.Message.InterruptId == interruptId && m.Context.Message.ResponseType == "edit", Ct));
+        var internalId = (await Store.GetTaskAsync(task, Ct))!.Id;
+        Assert.True(await api.Harness.Sent.Any<ResumeTask>(m => m.Context.Message.TaskId == internalId && m.Context.Message.InterruptId == interruptId && m.Context.Message.ResponseType == "edit", Ct));
     }
 
     [Theory]
@@ -390,7 +392,7 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
 
     // ---- GET /agent/status ----
 
-    private static readonly string[] StatusFields = ["last_query", "last_response", "last_updated", "message", "session_id", "status", "task_id", "user_id"];
+    private static readonly string[] StatusFields = ["last_query", "last_response", "last_updated", "message", "queue_position", "session_id", "status", "task_id", "user_id"];
     private static readonly string[] AgentResponseFields = ["interrupt_data", "message", "result", "session_id", "status", "task_id", "timestamp"];
 
     private async Task<JsonElement> StatusAsync(HttpClient client, string user, string session, string task)
@@ -536,13 +538,14 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         var keptTask = TaskApiFactory.NewId("t");
         await client.PostJsonAsync("/agent/invoke", InvokeBody(user, keptSession, keptTask));
 
+        var runningInternal = (await Store.GetTaskAsync(running, Ct))!.Id;
         var r = await client.DeleteJsonAsync($"/agent/session/{user}/{session}");
 
         Assert.Equal(HttpStatusCode.OK, r.Status);
         Assert.Equal(["message", "status"], ApiResponse.Fields(r.Body));
         Assert.Equal("success", r.Body.GetProperty("status").GetString());
         Assert.Equal($"用户 {user}:{session} 的会话已删除", r.Body.GetProperty("message").GetString());
-        Assert.True(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == running, Ct));
+        Assert.True(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == runningInternal, Ct));
         Assert.False(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == done, Ct));
 
         Assert.Null(await Store.GetConversationAsync(user, session, Ct));
@@ -585,13 +588,14 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         await client.PostJsonAsync("/agent/invoke", InvokeBody(user, session, second));
         await SimulatedWorker.ClaimAsync(Store, second);
 
+        var secondInternal = (await Store.GetTaskAsync(second, Ct))!.Id;
         var r = await client.DeleteJsonAsync($"/agent/session/{user}/{session}/{second}");
 
         Assert.Equal(HttpStatusCode.OK, r.Status);
         Assert.Equal(["message", "status"], ApiResponse.Fields(r.Body));
         Assert.Equal("success", r.Body.GetProperty("status").GetString());
         Assert.Equal($"用户 {user}:{session}:{second} 的任务已删除", r.Body.GetProperty("message").GetString());
-        Assert.True(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == second, Ct));
+        Assert.True(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == secondInternal, Ct));
         Assert.Null(await Store.GetTaskAsync(second, Ct));
         Assert.Empty(await Store.ReadEventsAsync(second, 0, 100, Ct));
         Assert.Null(await Store.LoadCheckpointAsync(second, Ct));
@@ -702,7 +706,7 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
             Assert.Equal(spec.PropertiesOf(inSpec), Props(served));
         }
         Assert.Equal(["data", "success"], Props(nameof(TaskPollResponse)));
-        Assert.Equal(["created_at", "error", "events", "next_offset", "status", "task_id", "updated_at"], Props(nameof(TaskPollData)));
+        Assert.Equal(["created_at", "error", "events", "next_offset", "queue_position", "status", "task_id", "updated_at"], Props(nameof(TaskPollData)));
         Assert.Equal("#/components/schemas/SendMessageRequest", paths.GetProperty("/api/v1/messages").GetProperty("post").GetProperty("requestBody")
             .GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
         // Numbers are documented as numbers (not "number or string").

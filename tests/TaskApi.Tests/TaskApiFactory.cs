@@ -41,7 +41,11 @@ public sealed class TaskApiFactory : WebApplicationFactory<Program>
 
     public ITestHarness Harness => Services.GetTestHarness();
 
-    public ITaskStore Store => Services.GetRequiredService<ITaskStore>();
+    /// <summary>
+    /// The app's store, where a task may be named by the id its client knows it by (the agent API's <c>task_id</c>):
+    /// tests pick unique ids, so that id finds the one task, whoever owns it.
+    /// </summary>
+    public ITaskStore Store => ClientIdStore.Wrap(Services.GetRequiredService<ITaskStore>(), $"Data Source={_dbPath}");
 
     /// <summary>A client whose requests carry <paramref name="userId"/>'s identity, signed as the gateway signs it.</summary>
     public HttpClient ClientFor(string userId, bool admin = false)
@@ -116,7 +120,7 @@ public static class SimulatedWorker
     {
         var now = UnixTime.Now();
         var claimed = await store.TryClaimAsync(taskId, Owner, now + 300, now, Ct) ?? throw new InvalidOperationException($"could not claim {taskId}");
-        var lease = new TaskLease(taskId, claimed.Attempt, Owner);
+        var lease = new TaskLease(claimed.Id, claimed.Attempt, Owner);
         await store.CommitAsync(lease, [Event(EventTypes.TaskStarted, new { conversation_id = claimed.ConversationId, model_key = "local", run_mode = "fast", attempt = claimed.Attempt })],
             checkpoint: (0, """{"step":0}"""), ct: Ct);
         return lease;
@@ -157,4 +161,40 @@ public static class SimulatedWorker
     }
 
     private static NewEvent Event(string type, object data) => new(type, JsonSerializer.Serialize(data), UnixTime.Now());
+}
+
+/// <summary>Maps a <c>taskId</c> argument that is a client's id to the internal id before the store sees it.</summary>
+public class ClientIdStore : System.Reflection.DispatchProxy
+{
+    private ITaskStore _inner = null!;
+    private string _connectionString = "";
+
+    public static ITaskStore Wrap(ITaskStore inner, string connectionString)
+    {
+        var proxy = Create<ITaskStore, ClientIdStore>();
+        var self = (ClientIdStore)(object)proxy;
+        self._inner = inner;
+        self._connectionString = connectionString;
+        return proxy;
+    }
+
+    protected override object? Invoke(System.Reflection.MethodInfo? method, object?[]? args)
+    {
+        var ps = method!.GetParameters();
+        for (var i = 0; i < ps.Length; i++)
+        {
+            if (ps[i].Name == "taskId" && args![i] is string id) args[i] = Resolve(id);
+        }
+        return method.Invoke(_inner, args);
+    }
+
+    private string Resolve(string id)
+    {
+        using var conn = new SqliteConnection(_connectionString);
+        conn.Open();
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT id FROM tasks WHERE id = $c UNION ALL SELECT id FROM tasks WHERE client_id = $c LIMIT 1";
+        cmd.Parameters.AddWithValue("$c", id);
+        return cmd.ExecuteScalar() as string ?? id;
+    }
 }

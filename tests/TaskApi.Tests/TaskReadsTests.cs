@@ -42,7 +42,7 @@ public sealed class TaskReadsTests : IAsyncLifetime
         var racing = CommitBeforeFirstEventRead.Wrap(_store, () => _store.CommitAsync(lease,
             [new NewEvent("task_completed", """{"result":{"text":"done"}}""", UnixTime.Now())], new TaskTransition.Complete("""{"text":"done"}""")));
 
-        var (read, events) = await racing.ReadWithEventsAsync(task.Id, 0, 100, TestContext.Current.CancellationToken);
+        var (read, events) = await racing.ReadWithEventsAsync(task.UserId, task.Id, 0, 100, TestContext.Current.CancellationToken);
         Assert.Equal("task_completed", events[^1].Type);
         Assert.Equal(TaskStatus.Completed, read!.Status);
     }

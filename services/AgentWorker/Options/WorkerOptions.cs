@@ -11,6 +11,13 @@ public sealed class WorkerOptions
     [Range(1, 1000)]
     public int MaxConcurrentTasks { get; set; } = 16;
 
+    /// <summary>
+    /// Tasks one user may have running at once across all workers; the user's other tasks wait (queued) while other
+    /// users' tasks take the free slots. Keep it below the workers' total capacity, or one user can fill every slot.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxRunningPerUser { get; set; } = 8;
+
     /// <summary>How long a claim lasts without renewal. A dead worker's tasks are taken over after at most this long.</summary>
     [Range(2, 3600)]
     public double LeaseSeconds { get; set; } = 30;

@@ -38,12 +38,28 @@ public sealed class TaskRunner(
             return;
         }
         var now = UnixTime.Now();
-        var task = await store.TryClaimAsync(taskId, worker.Id, now + o.LeaseSeconds, now, consumerToken);
+        // A command is a turn for whichever task should run next (the fair scheduler picks it), preferably its own.
+        var task = await store.ClaimNextAsync(taskId, worker.Id, now + o.LeaseSeconds, now, o.MaxRunningPerUser, consumerToken);
         if (task is null)
         {
-            log.LogDebug("task {TaskId} not claimable (finished, held by another worker, or gone)", taskId);
+            log.LogDebug("nothing to claim for {TaskId} (finished, held, gone, or its user is at Worker:MaxRunningPerUser)", taskId);
             return;
         }
+        try
+        {
+            await RunClaimedAsync(task, task.Id != taskId);
+        }
+        finally
+        {
+            // This slot is free and the task's user holds one lease fewer: a task that waited for either gets its turn.
+            if (!running.Draining) await PassTurnAsync();
+        }
+    }
+
+    private async Task RunClaimedAsync(TaskRecord task, bool claimedForAnother)
+    {
+        var o = options.Value;
+        var now = UnixTime.Now();
 
         var lease = new TaskLease(task.Id, task.Attempt, worker.Id);
         using var handle = running.Register(task.Id);
@@ -55,8 +71,10 @@ public sealed class TaskRunner(
         };
         // A resume, a retry or a hand-off runs in the trace of the command that caused it; the link leads to the
         // trace of the request that created the task (none when this is that trace).
-        using var activity = AgentsTelemetry.Source.StartActivity("task.run", ActivityKind.Internal, default(ActivityContext),
-            links: TraceParent.LinksTo(task.TraceParent, "continues"));
+        // A task that got another task's turn runs in the trace of the request that created it.
+        var parent = claimedForAnother && ActivityContext.TryParse(task.TraceParent, null, out var own) ? own : default;
+        using var activity = AgentsTelemetry.Source.StartActivity("task.run", ActivityKind.Internal, parent,
+            links: parent == default ? TraceParent.LinksTo(task.TraceParent, "continues") : []);
         activity?.SetTag("agents.task_id", task.Id);
         activity?.SetTag("agents.attempt", task.Attempt);
         activity?.SetTag("agents.worker", worker.Id);
@@ -340,6 +358,24 @@ public sealed class TaskRunner(
         catch (Exception ex)
         {
             log.LogError(ex, "task {TaskId}: could not record its end; the lease will expire and it will be retried", eventLog.Lease.TaskId);
+        }
+    }
+
+    /// <summary>Sends a turn for the task the scheduler would run next, if any (one peek, at most one message).</summary>
+    private async Task PassTurnAsync()
+    {
+        try
+        {
+            var now = UnixTime.Now();
+            if (await store.PeekNextAsync(now, options.Value.MaxRunningPerUser, CancellationToken.None) is not { } next) return;
+            var send = services.GetRequiredService<ISendEndpointProvider>();
+            var endpoint = await send.GetSendEndpoint(QueueNames.AgentTasksAddress);
+            await endpoint.Send(new RunTask(next.Id, next.UserId, "turn"));
+        }
+        catch (Exception ex)
+        {
+            // The stranded-task sweep sends it later.
+            log.LogWarning("could not pass the turn on ({Error}); the sweep will", ex.Message);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Http;
 using Agents.Micro.ServiceDefaults.Security;
@@ -91,7 +92,7 @@ public static class AgentEndpoints
         var r = await submitter.SubmitAsync(new SubmitRequest(actor, sessionId, true, taskId, options), ct);
         if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
-        return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.Id));
+        return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.PublicId));
     }
 
     /// <summary>POST /agent/resume — one decision per interrupt: concurrent resumes of one interrupt, one wins, the rest 409.</summary>
@@ -111,7 +112,7 @@ public static class AgentEndpoints
 
         var r = await resumer.ResumeAsync(actor, taskId!, sessionId, null, responseType, args, ct);
         if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
-        return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.Id));
+        return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.PublicId));
     }
 
     /// <summary>GET /system/info — an operator view across all users.</summary>
@@ -145,7 +146,7 @@ public static class AgentEndpoints
         if (await store.GetConversationAsync(user_id, session_id, ct) is null)
             return ApiError.NotFound($"session '{session_id}' of user '{user_id}' not found");
         var tasks = await store.ListTasksAsync(user_id, session_id, ct);
-        return TypedResults.Ok(new TaskInfoResponse(tasks.Select(t => t.Id).ToList(), tasks.Select(t => new AgentTaskItem(t.Id, t.Status)).ToList()));
+        return TypedResults.Ok(new TaskInfoResponse(tasks.Select(t => t.PublicId).ToList(), tasks.Select(t => new AgentTaskItem(t.PublicId, t.Status)).ToList()));
     }
 
     /// <summary>
@@ -156,8 +157,8 @@ public static class AgentEndpoints
         string user_id, string session_id, string task_id, HttpContext ctx, ITaskStore store, CancellationToken ct)
     {
         if (Authorize(ctx, user_id, ("session_id", session_id), ("task_id", task_id)) is { } denied) return denied;
-        var task = await store.GetTaskAsync(task_id, ct);
-        if (task is not null && task.UserId == user_id && task.ConversationId == session_id)
+        var task = await store.FindTaskAsync(user_id, task_id, ct);
+        if (task is not null && task.ConversationId == session_id)
             return TypedResults.Ok(await StatusOfAsync(task, store, ct));
 
         var session = await store.GetConversationAsync(user_id, session_id, ct);
@@ -180,10 +181,11 @@ public static class AgentEndpoints
             _ => null,
         };
         var last = t.Status == TaskStatus.Running ? null : new AgentResponse(
-            t.ConversationId, t.Id, t.Status, t.UpdatedAt, message,
+            t.ConversationId, t.PublicId, t.Status, t.UpdatedAt, message,
             t.Status == TaskStatus.Completed ? ParseJson(t.Result) : null,
             t.Status == TaskStatus.Interrupted ? ParseJson(t.Interrupt) : null);
-        return new SessionStatusResponse(t.UserId, t.ConversationId, t.Id, t.Status, message, t.Query, t.UpdatedAt, last);
+        return new SessionStatusResponse(t.UserId, t.ConversationId, t.PublicId, t.Status, message, t.Query, t.UpdatedAt, last,
+            await store.QueuePositionAsync(t, UnixTime.Now(), ct));
     }
 
     // The reason lives in the terminal task_cancelled event, which is the last of the log.
@@ -212,7 +214,7 @@ public static class AgentEndpoints
         // Cancel first so that the worker holding the task stops (CancelTask) instead of running on against deleted rows.
         foreach (var t in await store.ListTasksAsync(user_id, session_id, ct))
         {
-            if (!TaskStatus.IsTerminal(t.Status)) await canceller.CancelAsync(actor, t.Id, "session deleted", ct);
+            if (!TaskStatus.IsTerminal(t.Status)) await canceller.CancelAsync(actor, t.PublicId, "session deleted", ct);
         }
         if (!await store.DeleteConversationAsync(user_id, session_id, ct))
             return ApiError.NotFound($"session '{session_id}' of user '{user_id}' not found");
@@ -225,11 +227,11 @@ public static class AgentEndpoints
     {
         if (Authorize(ctx, user_id, ("session_id", session_id), ("task_id", task_id)) is { } denied) return denied;
         var actor = AgentAccess.ActAs(ctx.Caller(), user_id)!;
-        var task = await store.GetTaskAsync(task_id, ct);
-        if (task is null || task.UserId != user_id || task.ConversationId != session_id)
+        var task = await store.FindTaskAsync(user_id, task_id, ct);
+        if (task is null || task.ConversationId != session_id)
             return ApiError.NotFound($"task '{task_id}' not found in session '{session_id}' of user '{user_id}'");
         if (!TaskStatus.IsTerminal(task.Status)) await canceller.CancelAsync(actor, task_id, "task deleted", ct);
-        if (!await store.DeleteTaskAsync(user_id, task_id, ct))
+        if (!await store.DeleteTaskAsync(user_id, task.Id, ct))
             return ApiError.NotFound($"task '{task_id}' not found in session '{session_id}' of user '{user_id}'");
         return TypedResults.Ok(new AgentDeleteResponse("success", $"用户 {user_id}:{session_id}:{task_id} 的任务已删除"));
     }

@@ -66,6 +66,7 @@ public sealed record SessionStatusResponse(
     [property: Description("error时的提示消息; also explains not_found, idle and cancelled")] string? Message,
     string? LastQuery,
     [property: Description("Unix seconds")] double? LastUpdated,
-    [property: Description("null while running and for not_found / idle")] AgentResponse? LastResponse);
+    [property: Description("null while running and for not_found / idle")] AgentResponse? LastResponse,
+    [property: Description("addition: while the task waits for a free worker (status running), its place in the queue (1 = next); otherwise null")] long? QueuePosition = null);
 
 public sealed record AgentDeleteResponse(string Status, string Message);

@@ -63,6 +63,6 @@ public static class MessageEndpoints
         var result = await submitter.SubmitAsync(new SubmitRequest(ctx.Caller(), conversationId, false, null, options), ct);
         if (result.Task is not { } t) return ApiError.Status(result.Status, result.Error!);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
-        return TypedResults.Json(new SendMessageResponse(true, t.Id, t.ConversationId, t.Status, t.CreatedAt), statusCode: 202);
+        return TypedResults.Json(new SendMessageResponse(true, t.PublicId, t.ConversationId, t.Status, t.CreatedAt), statusCode: 202);
     }
 }

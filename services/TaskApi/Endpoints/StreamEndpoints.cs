@@ -46,8 +46,8 @@ public static class StreamEndpoints
         }
         else if (ParseFrom(ctx, out from) is { } error) return ApiError.BadRequest(error);
 
-        var task = await store.GetTaskAsync(task_id, ct);
-        if (task is null || task.UserId != ctx.Caller().UserId) return ApiError.NotFound($"task '{task_id}' not found");
+        var task = await store.FindTaskAsync(ctx.Caller().UserId, task_id, ct);
+        if (task is null) return ApiError.NotFound($"task '{task_id}' not found");
 
         var response = ctx.Response;
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -93,8 +93,8 @@ public static class StreamEndpoints
     {
         if (!ctx.WebSockets.IsWebSocketRequest) return ApiError.BadRequest("this endpoint needs a WebSocket upgrade (use /events for Server-Sent Events)");
         if (ParseFrom(ctx, out var from) is { } error) return ApiError.BadRequest(error);
-        var task = await store.GetTaskAsync(task_id, ct);
-        if (task is null || task.UserId != ctx.Caller().UserId) return ApiError.NotFound($"task '{task_id}' not found");
+        var task = await store.FindTaskAsync(ctx.Caller().UserId, task_id, ct);
+        if (task is null) return ApiError.NotFound($"task '{task_id}' not found");
 
         using var socket = await ctx.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Http;
 using Agents.Micro.ServiceDefaults.Security;
@@ -13,7 +14,9 @@ namespace Agents.Micro.TaskApi.Endpoints;
 
 public sealed record TaskEventDto(long Idx, string Type, JsonElement Data, double Ts);
 
-public sealed record TaskPollData(string TaskId, string Status, double CreatedAt, double UpdatedAt, string? Error, IReadOnlyList<TaskEventDto> Events, long NextOffset);
+/// <summary>The poll object; <c>queue_position</c> is an addition to the spec: 1 = next, null unless waiting for a worker.</summary>
+public sealed record TaskPollData(string TaskId, string Status, double CreatedAt, double UpdatedAt, string? Error, IReadOnlyList<TaskEventDto> Events, long NextOffset,
+    long? QueuePosition = null);
 
 public sealed record TaskPollResponse(bool Success, TaskPollData Data);
 
@@ -58,21 +61,23 @@ public static class TaskEndpoints
         if (waitRaw.Count > 0 && (!int.TryParse(waitRaw[0], System.Globalization.NumberStyles.None, null, out wait) || wait > maxWait))
             return ApiError.BadRequest($"'wait' must be an integer number of seconds between 0 and {maxWait}");
 
-        var (task, events) = await store.ReadWithEventsAsync(task_id, from, limit, ct);
-        if (task is null || task.UserId != ctx.Caller().UserId) return ApiError.NotFound($"task '{task_id}' not found");
+        var (task, events) = await store.ReadWithEventsAsync(ctx.Caller().UserId, task_id, from, limit, ct);
+        if (task is null) return ApiError.NotFound($"task '{task_id}' not found");
         // Long poll: nothing new yet on a task still going, so wait for a worker's notification, then read again.
         if (wait > 0 && events.Count == 0 && !Agents.Micro.Storage.Tasks.TaskStatus.IsTerminal(task.Status)
-            && await follower.WaitForEventsAsync(task_id, from, TimeSpan.FromSeconds(wait), ct))
+            && await follower.WaitForEventsAsync(task.Id, from, TimeSpan.FromSeconds(wait), ct))
         {
-            var (again, more) = await store.ReadWithEventsAsync(task_id, from, limit, ct);
+            var (again, more) = await store.ReadWithEventsAsync(ctx.Caller().UserId, task_id, from, limit, ct);
             if (again is null) return ApiError.NotFound($"task '{task_id}' not found");
             (task, events) = (again, more);
         }
-        return TypedResults.Ok(new TaskPollResponse(true, ToPollData(task, events, from)));
+        // Accepted but waiting for a worker (the status stays "running", as both specs know it): say where it stands.
+        var position = await store.QueuePositionAsync(task, UnixTime.Now(), ct);
+        return TypedResults.Ok(new TaskPollResponse(true, ToPollData(task, events, from) with { QueuePosition = position }));
     }
 
     public static TaskPollData ToPollData(TaskRecord task, IReadOnlyList<StoredEvent> events, long from) => new(
-        task.Id, task.Status, task.CreatedAt, task.UpdatedAt, task.Error,
+        task.PublicId, task.Status, task.CreatedAt, task.UpdatedAt, task.Error,
         events.Select(e => new TaskEventDto(e.Idx, e.Type, JsonElement.Parse(e.Data), e.Ts)).ToList(),
         events.Count > 0 ? events[^1].Idx + 1 : from);
 
@@ -99,6 +104,6 @@ public static class TaskEndpoints
         var r = await resumer.ResumeAsync(ctx.Caller(), task_id, null, interruptId, type, args, ct);
         if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
-        return TypedResults.Ok(new ResumeResponse(true, t.Id, t.ConversationId, Agents.Micro.Storage.Tasks.TaskStatus.Running));
+        return TypedResults.Ok(new ResumeResponse(true, t.PublicId, t.ConversationId, Agents.Micro.Storage.Tasks.TaskStatus.Running));
     }
 }

@@ -11,10 +11,13 @@ namespace Agents.Micro.TaskApi.Tasks;
 public sealed class TaskCanceller(ITaskStore store, TaskDispatcher dispatcher)
 {
     /// <summary>The task's status after the request (<c>cancelled</c>, or <c>running</c> while its worker stops it), or null when not found.</summary>
-    public async Task<string?> CancelAsync(CallerIdentity caller, string taskId, string reason, CancellationToken ct)
+    /// <remarks><paramref name="publicId"/> is the id the caller knows the task by; an admin may also name any task by its internal id.</remarks>
+    public async Task<string?> CancelAsync(CallerIdentity caller, string publicId, string reason, CancellationToken ct)
     {
-        var task = await store.GetTaskAsync(taskId, ct);
-        if (task is null || task.UserId != caller.UserId && !caller.IsAdmin) return null;
+        var task = await store.FindTaskAsync(caller.UserId, publicId, ct)
+            ?? (caller.IsAdmin ? await store.GetTaskAsync(publicId, ct) : null);
+        if (task is null) return null;
+        var taskId = task.Id;
         // The cancel is its own request (its own trace); the link leads to the trace where the task began.
         using var activity = TaskApiTelemetry.Source.StartActivity("task.cancel", ActivityKind.Internal, default(ActivityContext),
             links: TraceParent.LinksTo(task.TraceParent, "cancels"));

@@ -10,14 +10,15 @@ using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 namespace Agents.Micro.TaskApi.Tasks;
 
 /// <summary>Applies a human decision to an interrupted task: exactly one concurrent resume wins, the rest get 409.</summary>
-public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher)
+public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher, Microsoft.Extensions.Options.IOptions<TaskLimitOptions> limits)
 {
     public async Task<SubmitResult> ResumeAsync(CallerIdentity caller, string taskId, string? sessionId, string? interruptId,
         string? responseType, JsonElement? args, CancellationToken ct)
     {
-        var task = await store.GetTaskAsync(taskId, ct);
-        if (task is null || task.UserId != caller.UserId || (sessionId is not null && task.ConversationId != sessionId))
+        var task = await store.FindTaskAsync(caller.UserId, taskId, ct);
+        if (task is null || (sessionId is not null && task.ConversationId != sessionId))
             return new(null, 404, $"task '{taskId}' not found");
+        taskId = task.Id;
         // The resume is its own request (its own trace); the link leads to the trace where the task began.
         using var activity = TaskApiTelemetry.Source.StartActivity("task.resume", ActivityKind.Internal, default(ActivityContext),
             links: TraceParent.LinksTo(task.TraceParent, "resumes"));
@@ -26,6 +27,11 @@ public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher)
             return new(null, 409, $"task '{taskId}' is {task.Status}, not interrupted: only an interrupted task can be resumed");
         if (interruptId is not null && interruptId != task.InterruptId)
             return new(null, 409, $"interrupt '{interruptId}' is not the task's pending interrupt");
+
+        // A resume is counted like a send: the interrupted task already counts under the cap, so this refuses only a user
+        // who is over it (the cap was lowered), never lets one go beyond it.
+        var cap = limits.Value.MaxActivePerUser;
+        if (await store.CountActiveAsync(caller.UserId, ct) > cap) return new(null, 429, TaskSubmitter.TooMany(cap));
 
         var allowed = AllowedOf(task.Interrupt);
         var (decision, error) = ResumeDecision.Parse(task.InterruptId, responseType, args, allowed);

@@ -17,7 +17,7 @@ public sealed record SubmitResult(TaskRecord? Task, int Status, string? Error);
 
 /// <summary>Creates a task (row first, then the <c>RunTask</c> command), shared by <c>/api/v1/messages</c> and <c>/agent/invoke</c>.</summary>
 public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, IOptions<ModelCatalogOptions> models,
-    ActiveTaskCounter active, IOptions<TaskLimitOptions> limits)
+    IOptions<TaskLimitOptions> limits)
 {
     public async Task<SubmitResult> SubmitAsync(SubmitRequest r, CancellationToken ct)
     {
@@ -27,12 +27,9 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
         if (r.Options.Images.Count > 0 && !model.Vision)
             return new(null, 400, $"model '{r.Options.ModelKey ?? models.Value.Default}' does not accept images; pick a vision model with model_key");
 
-        // Checked before anything is written, so a refused request changes nothing. Two submissions racing at the
-        // limit may both pass (the cap is a fairness bound, not an exact quota); that overshoot is at most the race.
+        // A cheap look first, so that the usual refusal writes nothing at all; the exact check is in the insert below.
         var cap = limits.Value.MaxActivePerUser;
-        if (await active.CountRunningAsync(r.Caller.UserId, ct) >= cap)
-            return new(null, 429, $"too many tasks: you already have {cap} queued or running (the limit per user); wait for one to finish or cancel one, then retry");
-
+        if (await store.CountActiveAsync(r.Caller.UserId, ct) >= cap) return new(null, 429, TooMany(cap));
         var now = UnixTime.Now();
         var conversationId = r.ConversationId;
         var create = false;
@@ -48,7 +45,9 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
 
         var task = new TaskRecord
         {
-            Id = r.TaskId ?? Guid.NewGuid().ToString(),
+            // Internal ids are the server's; a client's task_id is unique within its user only (ClientId).
+            Id = Guid.NewGuid().ToString(),
+            ClientId = r.TaskId,
             ConversationId = conversationId,
             UserId = r.Caller.UserId,
             Status = TaskStatus.Running,
@@ -59,12 +58,17 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
             // Where this task's trace began: its resume, cancel and retries link back to it.
             TraceParent = TraceParent.Current(),
         };
-        switch (await store.CreateTaskAsync(task, create, ct))
+        // The cap is checked in the same transaction as the insert (exact under racing sends); a refusal writes nothing.
+        switch (await store.CreateTaskAsync(task, create, cap, ct))
         {
+            case CreateTaskResult.TooManyActive:
+                // Lost a race at the limit: the conversation made for this send is empty, and goes too.
+                if (r.ConversationId is null) await store.DeleteConversationAsync(r.Caller.UserId, conversationId, CancellationToken.None);
+                return new(null, 429, TooMany(cap));
             case CreateTaskResult.ConversationBusy:
                 return new(null, 409, $"conversation '{conversationId}' already has a running or interrupted task; wait for it, resume it or cancel it");
             case CreateTaskResult.DuplicateTaskId:
-                return new(null, 409, $"task_id '{task.Id}' already exists");
+                return new(null, 409, $"task_id '{task.PublicId}' already exists");
             case CreateTaskResult.ConversationNotFound:
                 return new(null, 404, $"conversation '{conversationId}' not found");
         }
@@ -73,4 +77,7 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
         await dispatcher.DispatchAsync(task, "new", ct);
         return new(task, 202, null);
     }
+
+    public static string TooMany(int cap) =>
+        $"too many tasks: you already have {cap} queued, running or waiting for approval (Tasks:MaxActivePerUser); wait for one to finish or cancel one, then retry";
 }

@@ -174,7 +174,7 @@ public sealed class SqlDatabase : IAsyncDisposable
         _ => false,
     };
 
-    private static long StableHash(string s)
+    public static long StableHash(string s)
     {
         long h = 1125899906842597L;
         foreach (var ch in s) h = 31 * h + ch;

@@ -13,9 +13,18 @@ public interface ITaskStore
     Task<Conversation?> GetConversationAsync(string userId, string conversationId, CancellationToken ct = default);
     Task<IReadOnlyList<Conversation>> ListConversationsAsync(string userId, CancellationToken ct = default);
 
-    /// <summary>Creates the task (and its conversation if <paramref name="createConversation"/>), atomically refusing a second active task in one conversation.</summary>
-    Task<CreateTaskResult> CreateTaskAsync(TaskRecord task, bool createConversation, CancellationToken ct = default);
+    /// <summary>
+    /// Creates the task (and its conversation if <paramref name="createConversation"/>), atomically refusing a second
+    /// active task in one conversation, a client id the user already used, and — exactly, under any concurrency — a
+    /// task beyond <paramref name="maxActivePerUser"/> running, queued or interrupted tasks of its user.
+    /// </summary>
+    Task<CreateTaskResult> CreateTaskAsync(TaskRecord task, bool createConversation, int maxActivePerUser = int.MaxValue, CancellationToken ct = default);
+    /// <summary>By internal id (workers, operators).</summary>
     Task<TaskRecord?> GetTaskAsync(string taskId, CancellationToken ct = default);
+    /// <summary>By the id the user knows it by (<see cref="TaskRecord.ClientId"/>); another user's tasks are never found.</summary>
+    Task<TaskRecord?> FindTaskAsync(string userId, string clientId, CancellationToken ct = default);
+    /// <summary>The user's running, queued and interrupted tasks (what <c>Tasks:MaxActivePerUser</c> bounds).</summary>
+    Task<long> CountActiveAsync(string userId, CancellationToken ct = default);
     Task<IReadOnlyList<TaskRecord>> ListTasksAsync(string userId, string conversationId, CancellationToken ct = default);
     Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(string taskId, long from, int limit, CancellationToken ct = default);
 
@@ -25,6 +34,21 @@ public interface ITaskStore
 
     /// <summary>Claims a running task nobody holds (or whose lease expired): a new attempt. Null when it cannot be claimed.</summary>
     Task<TaskRecord?> TryClaimAsync(string taskId, string owner, double leaseUntil, double now, CancellationToken ct = default);
+    /// <summary>
+    /// The fair scheduler's claim, made by a worker with a free slot. Among running tasks nobody holds (or whose lease
+    /// expired), of users holding fewer than <paramref name="maxRunningPerUser"/> leases, it takes the one whose user
+    /// holds the fewest (so users with waiting work take turns), <paramref name="preferredTaskId"/> among equals, then
+    /// the oldest. Claims are serialised, so no user ever holds more than the limit. Null when nothing can run now.
+    /// </summary>
+    Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseUntil, double now, int maxRunningPerUser, CancellationToken ct = default);
+    /// <summary>The task <see cref="ClaimNextAsync"/> would take now (id and user), without claiming it.</summary>
+    Task<(string Id, string UserId)?> PeekNextAsync(double now, int maxRunningPerUser, CancellationToken ct = default);
+    /// <summary>
+    /// For a task waiting for a worker (running, nobody holds it): 1 + the waiting tasks the scheduler takes before it
+    /// (round-robin across users: each user's k-th waiting task comes before anyone's k+1-th). Null when it is held or not running.
+    /// </summary>
+    Task<long?> QueuePositionAsync(TaskRecord task, double now, CancellationToken ct = default);
+
     /// <summary>Extends the lease. Null when the lease is lost; otherwise whether a cancel was requested.</summary>
     Task<bool?> RenewLeaseAsync(TaskLease lease, double leaseUntil, CancellationToken ct = default);
 

@@ -14,7 +14,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     static SqlTaskStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
     private const string TaskColumns =
-        "id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at, trace_parent";
+        "id, client_id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at, trace_parent";
 
     private string TaskSelect => db.IsPostgres
         ? TaskColumns.Replace("options,", "options::text AS options,").Replace("result,", "result::text AS result,")
@@ -27,6 +27,14 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         // Added after the first release: the W3C traceparent of the request that created the task, so that its
         // resume, cancel and retries link to the trace where it began. Additive; older rows keep NULL.
         await AddColumnIfMissingAsync("tasks", "trace_parent", "TEXT NULL", ct);
+        // Added with per-user task ids: the id a client knows a task by, unique within its user. Rows from before keep
+        // their (globally unique) id as it.
+        await AddColumnIfMissingAsync("tasks", "client_id", "TEXT NULL", ct);
+        await db.EnsureSchemaAsync("task_store",
+        [
+            "UPDATE tasks SET client_id = id WHERE client_id IS NULL",
+            "CREATE UNIQUE INDEX IF NOT EXISTS ux_tasks_user_client ON tasks(user_id, client_id)",
+        ], ct);
     }
 
     private async Task AddColumnIfMissingAsync(string table, string column, string type, CancellationToken ct)
@@ -154,12 +162,22 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             new { u = userId }, cancellationToken: ct))).ToList();
     }
 
-    public async Task<CreateTaskResult> CreateTaskAsync(TaskRecord t, bool createConversation, CancellationToken ct = default)
+    public async Task<CreateTaskResult> CreateTaskAsync(TaskRecord t, bool createConversation, int maxActivePerUser = int.MaxValue, CancellationToken ct = default)
     {
+        t.ClientId ??= t.Id;
         try
         {
             return await db.WriteAsync(async (conn, tx) =>
             {
+                if (maxActivePerUser < int.MaxValue)
+                {
+                    // Exact cap: sends of one user are serialised by a lock on that user (SQLite writers are serialised
+                    // anyway), so two racing sends at the limit cannot both see room. Other users never wait on it.
+                    if (db.IsPostgres)
+                        await conn.ExecuteAsync($"SELECT pg_advisory_xact_lock({SqlDatabase.StableHash("active:" + t.UserId)})", transaction: tx);
+                    if (await conn.ExecuteScalarAsync<long>(CountActiveSql, new { u = t.UserId }, tx) >= maxActivePerUser)
+                        return CreateTaskResult.TooManyActive;
+                }
                 if (createConversation)
                 {
                     await conn.ExecuteAsync(
@@ -171,17 +189,34 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 if (touched == 0) return CreateTaskResult.ConversationNotFound;
                 await conn.ExecuteAsync(
                     $"""
-                    INSERT INTO tasks(id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at, trace_parent)
-                    VALUES (@Id, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt, @TraceParent)
+                    INSERT INTO tasks(id, client_id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at, trace_parent)
+                    VALUES (@Id, @ClientId, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt, @TraceParent)
                     """, t, tx);
                 return CreateTaskResult.Created;
             }, ct);
         }
         catch (DbException ex) when (SqlDatabase.IsUniqueViolation(ex))
         {
-            // Two unique keys can be violated: the task id, or the one-active-task-per-conversation index.
-            return await GetTaskAsync(t.Id, ct) is not null ? CreateTaskResult.DuplicateTaskId : CreateTaskResult.ConversationBusy;
+            // Two unique keys can be violated: the user's client id, or the one-active-task-per-conversation index.
+            return await FindTaskAsync(t.UserId, t.ClientId, ct) is not null ? CreateTaskResult.DuplicateTaskId : CreateTaskResult.ConversationBusy;
         }
+    }
+
+    // The IN term is the exact predicate of the partial index ux_tasks_active_per_conversation, which lets
+    // SQLite (whose planner matches partial-index predicates textually) and PostgreSQL answer from that index.
+    private const string CountActiveSql = "SELECT COUNT(*) FROM tasks WHERE user_id = @u AND status IN ('running', 'interrupted')";
+
+    public async Task<long> CountActiveAsync(string userId, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveSql, new { u = userId }, cancellationToken: ct));
+    }
+
+    public async Task<TaskRecord?> FindTaskAsync(string userId, string clientId, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<TaskRecord>(new CommandDefinition(
+            $"SELECT {TaskSelect} FROM tasks WHERE user_id = @u AND client_id = @c", new { u = userId, c = clientId }, cancellationToken: ct));
     }
 
     public async Task<TaskRecord?> GetTaskAsync(string taskId, CancellationToken ct = default)
@@ -232,6 +267,63 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             WHERE id = @id AND status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)
             RETURNING {TaskSelect}
             """, new { id = taskId, owner, until = leaseUntil, now }, tx), ct);
+
+    // Users' held leases and the tasks that could be claimed now. Both read only running rows (ix_tasks_running).
+    private const string Candidates =
+        """
+        WITH held AS (
+            SELECT user_id, COUNT(*) AS n FROM tasks
+            WHERE status = 'running' AND lease_owner IS NOT NULL AND lease_expires_at >= @now
+            GROUP BY user_id)
+        SELECT t.id AS Id, t.user_id AS UserId FROM tasks t LEFT JOIN held h ON h.user_id = t.user_id
+        WHERE t.status = 'running' AND (t.lease_owner IS NULL OR t.lease_expires_at < @now) AND COALESCE(h.n, 0) < @max
+        ORDER BY COALESCE(h.n, 0), CASE WHEN t.id = @pref THEN 0 ELSE 1 END, t.created_at, t.id
+        LIMIT 1
+        """;
+
+    private sealed record Candidate(string Id, string UserId);
+
+    public Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseUntil, double now, int maxRunningPerUser, CancellationToken ct = default) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            // One claim at a time across workers (SQLite writers are serialised anyway), so two claims never both see a
+            // user one below the limit. A claim is two short statements; this is not on any per-event path.
+            if (db.IsPostgres) await conn.ExecuteAsync($"SELECT pg_advisory_xact_lock({SqlDatabase.StableHash("task_claim")})", transaction: tx);
+            var pick = await conn.QuerySingleOrDefaultAsync<Candidate>(Candidates, new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "" }, tx);
+            if (pick is null) return null;
+            return await conn.QuerySingleOrDefaultAsync<TaskRecord>(
+                $"""
+                UPDATE tasks SET attempt = attempt + 1, lease_owner = @owner, lease_expires_at = @until,
+                       claimed_at = COALESCE(claimed_at, @now), updated_at = @now
+                WHERE id = @id AND status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)
+                RETURNING {TaskSelect}
+                """, new { id = pick.Id, owner, until = leaseUntil, now }, tx);
+        }, ct);
+
+    public async Task<(string Id, string UserId)?> PeekNextAsync(double now, int maxRunningPerUser, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var pick = await conn.QuerySingleOrDefaultAsync<Candidate>(new CommandDefinition(Candidates,
+            new { now, max = maxRunningPerUser, pref = "" }, cancellationToken: ct));
+        return pick is null ? null : (pick.Id, pick.UserId);
+    }
+
+    public async Task<long?> QueuePositionAsync(TaskRecord task, double now, CancellationToken ct = default)
+    {
+        if (task.Status != TaskStatus.Running || (task.LeaseOwner is not null && task.LeaseExpiresAt >= now)) return null;
+        await using var conn = await db.OpenAsync(ct);
+        // Each waiting task's turn is its rank among its user's waiting tasks; ties go to the older task.
+        var position = await conn.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            WITH waiting AS (
+                SELECT id, created_at, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at, id) AS turn FROM tasks
+                WHERE status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)),
+            me AS (SELECT turn, created_at, id FROM waiting WHERE id = @id)
+            SELECT COUNT(*) FROM waiting w, me
+            WHERE w.turn < me.turn OR (w.turn = me.turn AND (w.created_at < me.created_at OR (w.created_at = me.created_at AND w.id <= me.id)))
+            """, new { id = task.Id, now }, cancellationToken: ct));
+        return position > 0 ? position : null; // 0: claimed or ended since the row was read
+    }
 
     public async Task<bool?> RenewLeaseAsync(TaskLease lease, double leaseUntil, CancellationToken ct = default)
     {

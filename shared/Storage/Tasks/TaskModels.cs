@@ -43,7 +43,15 @@ public sealed class Conversation
 /// <summary>One row of <c>tasks</c>.</summary>
 public sealed class TaskRecord
 {
+    /// <summary>The internal id (globally unique; events, checkpoints, messages and workers use it).</summary>
     public string Id { get; set; } = "";
+    /// <summary>
+    /// The id clients use, unique within its user only: the agent API's client-chosen <c>task_id</c>, or <see cref="Id"/>
+    /// when the server chose it. One user's ids never collide with, or reveal, another's.
+    /// </summary>
+    public string? ClientId { get; set; }
+    /// <summary>The id to show a client.</summary>
+    public string PublicId => ClientId ?? Id;
     public string ConversationId { get; set; } = "";
     public string UserId { get; set; } = "";
     public string Status { get; set; } = TaskStatus.Running;
@@ -105,7 +113,7 @@ public abstract record TaskTransition
     public sealed record Release : TaskTransition;
 }
 
-public enum CreateTaskResult { Created, ConversationBusy, DuplicateTaskId, ConversationNotFound }
+public enum CreateTaskResult { Created, ConversationBusy, DuplicateTaskId, ConversationNotFound, TooManyActive }
 
 public enum CancelOutcome { CancelledNow, Requested, AlreadyFinished, NotFound }
 

@@ -257,6 +257,10 @@ cmd_up() {
     if can_apt; then apt_install chromium; else die "chromium is missing and apt-get needs root or passwordless sudo: apt-get install chromium"; fi
     chromium_ok || die "apt-get install chromium did not provide $(chromium_path)"
   fi
+  # strace: the embedded default's test records every connect() it makes (it must open none to the outside).
+  if ! command -v strace >/dev/null 2>&1; then
+    if can_apt; then apt_install strace; else die "strace is missing and apt-get needs root or passwordless sudo: apt-get install strace"; fi
+  fi
 
   if [ ${#MISSING[@]} -gt 0 ]; then
     log "cannot start the test servers:"

@@ -14,7 +14,7 @@ builder.AddGatewayDocs();
 
 var app = builder.Build();
 app.UseGatewayEdge();
-app.MapDefaultEndpoints();
+app.MapDefaultEndpoints(publicEdge: true);
 app.MapWebConsole();
 app.MapGatewayDocs("/openapi/v1.json");
 app.MapGatewayProxy();

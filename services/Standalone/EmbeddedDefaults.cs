@@ -36,6 +36,23 @@ public static class EmbeddedDefaults
                 ["Standalone:DataDir"] = data,
             },
         });
+        OwnerOnly(builder.Configuration["Standalone:DataDir"] ?? data);
         return builder;
     }
+
+    /// <summary>
+    /// The data folder holds the database (tokens' hashes, every conversation) and users' files: on a shared machine
+    /// nobody but its owner may read it. The folder is made 0700, and this process creates files 0600 (umask 077).
+    /// </summary>
+    private static void OwnerOnly(string dir)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        const UnixFileMode owner = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Directory.CreateDirectory(dir, owner);
+        File.SetUnixFileMode(dir, owner);
+        _ = Umask(0b000_111_111); // 077
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "umask")]
+    private static extern uint Umask(uint mask);
 }

@@ -9,6 +9,7 @@ using Agents.Micro.TaskApi;
 
 // The embedded default: all five services in one process, on SQLite, the in-memory bus and a local folder.
 var builder = WebApplication.CreateBuilder(args);
+builder.WebHost.HideServerHeader();
 builder.AddEmbeddedDefaults();
 builder.AddServiceDefaults("agents-standalone");
 builder.AddGatewayEdge();
@@ -29,7 +30,7 @@ builder.AddGatewayDocs();
 
 var app = builder.Build();
 app.UseGatewayEdge();
-app.MapDefaultEndpoints();
+app.MapDefaultEndpoints(publicEdge: true);
 app.MapWebConsole();
 app.MapOpenApi();
 app.MapGatewayDocs();

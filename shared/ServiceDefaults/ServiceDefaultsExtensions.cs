@@ -29,8 +29,13 @@ public static class ServiceDefaultsExtensions
         var config = builder.Configuration;
         if (string.IsNullOrWhiteSpace(config["urls"]) && string.IsNullOrWhiteSpace(config["http_ports"]) && string.IsNullOrWhiteSpace(config["https_ports"]))
             builder.WebHost.UseUrls($"http://0.0.0.0:{defaultPort}");
+        builder.WebHost.HideServerHeader();
         return builder;
     }
+
+    /// <summary>No <c>Server: Kestrel</c> in answers: it tells a prober what to aim at and a client nothing it needs.</summary>
+    public static IWebHostBuilder HideServerHeader(this IWebHostBuilder web) =>
+        web.ConfigureKestrel(o => o.AddServerHeader = false);
 
     /// <summary>
     /// What every service has: JSON console logs carrying trace and span ids, OpenTelemetry export, health checks,
@@ -64,17 +69,28 @@ public static class ServiceDefaultsExtensions
         o.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
     }
 
-    /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (its broker and database answer).</summary>
-    public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder app)
+    /// <summary>
+    /// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (its broker and database answer). On a
+    /// <paramref name="publicEdge"/> (the gateway, the embedded host) anyone gets the status, and only admin tokens and
+    /// callers on the same machine (probes, operators) get the checks: their descriptions name the infrastructure.
+    /// Internal services are reachable only from inside the deployment, so every caller there is internal.
+    /// </summary>
+    public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder app, bool publicEdge = false)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = r => r.Tags.Contains("ready"), ResponseWriter = WriteHealth }).AllowAnonymous();
+        Task Write(HttpContext ctx, HealthReport report) => WriteHealth(ctx, report, !publicEdge || IsInternalOrAdmin(ctx));
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = Write }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = r => r.Tags.Contains("ready"), ResponseWriter = Write }).AllowAnonymous();
         return app;
     }
 
-    private static Task WriteHealth(HttpContext ctx, HealthReport report)
+    private static bool IsInternalOrAdmin(HttpContext ctx) =>
+        ctx.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip)
+        || ctx.User.HasClaim(Security.CallerIdentity.AdminClaim, "true");
+
+    private static Task WriteHealth(HttpContext ctx, HealthReport report, bool details)
     {
         ctx.Response.ContentType = "application/json; charset=utf-8";
+        if (!details) return ctx.Response.WriteAsJsonAsync(new { status = report.Status.ToString() });
         return ctx.Response.WriteAsJsonAsync(new
         {
             status = report.Status.ToString(),

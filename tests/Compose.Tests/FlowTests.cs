@@ -31,6 +31,11 @@ public sealed class FlowTests
         var checks = JsonDocument.Parse(body).RootElement.GetProperty("checks");
         foreach (var dependency in new[] { "database", "taskapi", "files", "memory" })
             Assert.Equal("Healthy", checks.GetProperty(dependency).GetProperty("status").GetString());
+        // That was with an admin token; from outside without one, only the status (and no Server header).
+        using var anonymous = new HttpClient { BaseAddress = Deployment.Gateway };
+        using var plain = await anonymous.GetAsync("/health/ready");
+        Assert.Equal("""{"status":"Healthy"}""", await plain.Content.ReadAsStringAsync());
+        Assert.False(plain.Headers.Contains("Server"));
     }
 
     [Fact]

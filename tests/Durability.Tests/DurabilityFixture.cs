@@ -59,6 +59,8 @@ public sealed class DurabilityFixture : IAsyncLifetime
         env["Worker__LeaseSeconds"] = leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["Worker__HeartbeatSeconds"] = HeartbeatSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["Worker__MaxConcurrentTasks"] = maxConcurrent.ToString();
+        // These tests load the workers with one user's tasks; sharing between users is FairnessTests' subject.
+        env["Worker__MaxRunningPerUser"] = "1000";
         env["Worker__DrainSeconds"] = "10";
         env["Worker__RecallLimit"] = "0"; // no MemoryService here: do not wait for a recall that cannot answer
         var w = await ServiceProcess.StartAsync("AgentWorker", "Agents.Micro.AgentWorker", env);

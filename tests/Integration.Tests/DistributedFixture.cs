@@ -10,7 +10,7 @@ namespace Agents.Micro.Integration.Tests;
 /// The production topology as separate OS processes: Gateway, TaskApi and two AgentWorkers on real RabbitMQ and
 /// PostgreSQL. Each fixture gets its own PostgreSQL database and RabbitMQ virtual host, so parallel runs never share queues.
 /// </summary>
-public sealed class DistributedFixture : IAsyncLifetime
+public class DistributedFixture : IAsyncLifetime
 {
     public const string InternalKey = "integration-test-internal-key-0123456789abcdef";
     private PgTestDatabase? _db;
@@ -32,12 +32,15 @@ public sealed class DistributedFixture : IAsyncLifetime
         ["Worker__RecallTimeoutMs"] = "300",
     };
 
+    /// <summary>AgentWorker processes started with the fixture.</summary>
+    protected virtual int WorkerCount => 2;
+
     public async ValueTask InitializeAsync()
     {
         _db = await TestEnv.CreatePgDatabaseAsync();
         _vhost = await RabbitVhost.CreateAsync("agents-it");
         TaskApi = await ServiceProcess.StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
-        for (var i = 0; i < 2; i++) Workers.Add(await StartWorkerAsync());
+        for (var i = 0; i < WorkerCount; i++) Workers.Add(await StartWorkerAsync());
         var gw = CommonEnv();
         gw["ReverseProxy__Clusters__taskapi__Destinations__d1__Address"] = TaskApi.BaseUrl;
         Gateway = await ServiceProcess.StartAsync("Gateway", "Agents.Micro.Gateway", gw);

@@ -240,13 +240,21 @@ public sealed partial class V1ApiTests(EmbeddedApp app) : IClassFixture<Embedded
     }
 
     [Fact]
-    public async Task Health_LiveAndReady_AreUpWithoutAToken()
+    public async Task Health_LiveAndReady_AreUpWithoutAToken_DetailsOnlyForAdmins()
     {
         var anon = app.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await anon.GetAsync("/health/live")).StatusCode);
         var ready = await anon.GetAsync("/health/ready");
         var body = await ready.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Equal("Healthy", body.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
+        // A stranger learns that it is up, not what it runs on.
+        Assert.Equal(["status"], body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("Healthy", body.GetProperty("status").GetString());
+
+        var admin = await app.ClientForAsync("health-admin", admin: true);
+        var detailed = await (await admin.GetAsync("/health/ready")).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Healthy", detailed.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
+        var user = await app.ClientForAsync("health-user");
+        Assert.False((await (await user.GetAsync("/health/ready")).Content.ReadFromJsonAsync<JsonElement>()).TryGetProperty("checks", out _));
     }
 }

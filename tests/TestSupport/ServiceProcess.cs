@@ -29,16 +29,19 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>
     /// Starts services/{project}'s built dll with <paramref name="env"/> and waits for <c>/health/live</c>. By default it
     /// runs in its own folder and is told where to listen with <c>Urls</c>; <paramref name="workingDirectory"/> and
-    /// <paramref name="portVariable"/> (e.g. <c>ASPNETCORE_HTTP_PORTS</c>) start it as ops tooling would instead.
+    /// <paramref name="portVariable"/> (e.g. <c>ASPNETCORE_HTTP_PORTS</c>) start it as ops tooling would instead;
+    /// <paramref name="launcher"/> runs it under another program (a tracer).
     /// </summary>
     public static async Task<ServiceProcess> StartAsync(string project, string assembly, IDictionary<string, string> env, TimeSpan? timeout = null,
-        string? workingDirectory = null, string? portVariable = null)
+        string? workingDirectory = null, string? portVariable = null, IReadOnlyList<string>? launcher = null)
     {
         var dll = Path.Combine(TestEnv.RepoRoot, "services", project, "bin", TestEnv.Configuration, "net10.0", assembly + ".dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} not built — build the solution first", dll);
         var port = TestEnv.FreePort();
         var url = $"http://127.0.0.1:{port}";
-        var psi = new ProcessStartInfo("dotnet", $"\"{dll}\"")
+        // A launcher (e.g. strace and its options) runs `dotnet <dll>` under it.
+        var command = (launcher ?? []).Concat(["dotnet", dll]).ToList();
+        var psi = new ProcessStartInfo(command[0], command.Skip(1))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -19,6 +19,9 @@ public static class MessagingExtensions
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();
+            // MassTransit 8.4+ reports anonymous usage to its vendor over HTTPS after start-up. A deployment makes no
+            // outside call it was not asked to make: off (only MASSTRANSIT_USAGE_TELEMETRY=true turns it back on).
+            bus.ConfigureUsageTelemetryOptions(o => o.Enabled = false);
             configure(bus);
             if (options.Transport.Equals("rabbitmq", StringComparison.OrdinalIgnoreCase))
             {

@@ -60,7 +60,8 @@ public sealed record EdgeProbe(string Name, HttpMethod Method, string Url, byte[
         var type = typeAndBody[..nl];
         var body = typeAndBody[(nl + 1)..];
         if (type != "application/json") return $"content type {type}: {Short(body)}";
-        if (body.Contains("   at ") || body.Contains("Exception") || body.Contains("<html", StringComparison.OrdinalIgnoreCase))
+        if (body.Contains("   at ") || body.Contains("Exception") || body.Contains("<html", StringComparison.OrdinalIgnoreCase)
+            || body.Contains("LineNumber") || body.Contains("BytePositionInLine"))
             return "internals in the body: " + Short(body);
         try
         {

@@ -204,6 +204,26 @@ public sealed class TraceTests(TracingFixture fx)
         Assert.DoesNotContain(spans, x => x.Scope == "Npgsql" && x.ParentSpanId is null);
     }
 
+    [Fact]
+    public async Task AClientsTraceparent_IsNotAdopted_ItIsKeptAsALinkOfTheGatewaysSpan()
+    {
+        using var http = await fx.GatewayClientAsync("untrusted-" + Guid.NewGuid().ToString("N")[..8]);
+        var claimedTrace = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/messages") { Content = JsonContent.Create(new { message = "hello" }) };
+        request.Headers.Add("traceparent", $"00-{claimedTrace}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))}-01");
+        using var resp = await http.SendAsync(request);
+        Assert.Equal(202, (int)resp.StatusCode);
+        var traceId = Assert.Single(resp.Headers.GetValues("X-Trace-Id"));
+
+        // A new trace, end to end (TaskApi answered from it), rooted at the gateway, with the client's context as a link.
+        Assert.NotEqual(claimedTrace, traceId);
+        var root = await fx.Receiver.WaitForAsync(r => r.Trace(traceId).FirstOrDefault(s => s.ParentSpanId is null && s.ServiceName == "gateway"),
+            Wait, $"the gateway's root span of {traceId}");
+        var link = Assert.Single(root.Links);
+        Assert.Equal((claimedTrace, "client"), (link.TraceId, link.Attributes["agents.link"]));
+        Assert.Empty(fx.Receiver.Trace(claimedTrace));
+    }
+
     private static async Task<(string TaskId, string TraceId)> SendAsync(HttpClient http, string message)
     {
         var resp = await http.PostAsJsonAsync("/api/v1/messages", new { message });

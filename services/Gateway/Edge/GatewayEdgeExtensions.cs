@@ -48,6 +48,11 @@ public static class GatewayEdgeExtensions
             k.Limits.MaxRequestHeadersTotalSize = Math.Max(k.Limits.MaxRequestHeadersTotalSize, LimitsOptions.ServerMaxRequestLineBytes + 32 * 1024);
         });
 
+        // Incoming trace context is not trusted unless configured (UntrustedTraceContext explains why).
+        if (!builder.Configuration.GetValue<bool>("Telemetry:TrustIncomingTraceContext"))
+            builder.Services.AddSingleton<System.Diagnostics.DistributedContextPropagator>(
+                new UntrustedTraceContext(System.Diagnostics.DistributedContextPropagator.CreateDefaultPropagator()));
+
         builder.Services.AddCors();
         builder.Services.AddOptions<CorsOptions>().Configure<IOptions<EdgeCorsOptions>>((cors, edge) =>
         {
@@ -71,6 +76,8 @@ public static class GatewayEdgeExtensions
     /// </summary>
     public static WebApplication UseGatewayEdge(this WebApplication app)
     {
+        if (!app.Configuration.GetValue<bool>("Telemetry:TrustIncomingTraceContext"))
+            app.Use((ctx, next) => { UntrustedTraceContext.LinkClientContext(ctx); return next(ctx); });
         app.UseSecurityHeaders();
         app.UseApiErrors();
         app.UseRequestBodyLimits();

@@ -54,7 +54,8 @@ public sealed class StrictJson
         }
         catch (JsonException ex)
         {
-            return (null, 400, "malformed JSON: " + Short(ex.Message));
+            var at = ex.LineNumber is { } line && ex.BytePositionInLine is { } pos ? $" at line {line + 1}, byte {pos + 1}" : "";
+            return (null, 400, $"malformed JSON{at}: " + Short(ex.Message));
         }
         catch (ArgumentException ex)
         {
@@ -96,10 +97,14 @@ public sealed class StrictJson
         }
     }
 
+    /// <summary>The parser's sentence without its internals (" Path: $ | LineNumber: 0 | BytePositionInLine: 5.").</summary>
     private static string Short(string m)
     {
-        var cut = m.IndexOf(" Path:", StringComparison.Ordinal);
-        if (cut > 0) m = m[..cut];
+        foreach (var marker in new[] { " Path:", " LineNumber:" })
+        {
+            var cut = m.IndexOf(marker, StringComparison.Ordinal);
+            if (cut > 0) m = m[..cut];
+        }
         return m.Length > 200 ? m[..200] : m;
     }
 

@@ -19,6 +19,13 @@ public sealed class AuthOptions
 
     /// <summary>How long a token lookup is cached; a revoked token stops working within this time.</summary>
     public int TokenCacheSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Failed authentications (a wrong, revoked or malformed token) one client address may make per minute; beyond
+    /// it, every request with a token from that address gets 429 until the minute is over (guessing tokens is slowed
+    /// to this rate). 0 turns the limit off.
+    /// </summary>
+    public int FailedAttemptsPerMinute { get; set; } = 30;
 }
 
 /// <summary>A token configured by its SHA-256 hex hash.</summary>

@@ -8,7 +8,8 @@ namespace Agents.Micro.ServiceDefaults.Security;
 
 /// <summary>Authenticates <c>Authorization: Bearer &lt;token&gt;</c> against the token store (by SHA-256 hash).</summary>
 public sealed class BearerTokenHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenAuthenticator tokens)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenAuthenticator tokens,
+    AuthFailureLimiter failures)
     : ErrorChallengeHandler(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -26,14 +27,23 @@ public sealed class BearerTokenHandler(
             FailureMessage = "missing bearer token (Authorization: Bearer <token>)";
             return AuthenticateResult.NoResult();
         }
+        var address = AuthFailureLimiter.AddressOf(Context);
+        if (failures.IsLockedOut(address))
+        {
+            FailureMessage = $"too many failed authentications from your address; retry in {AuthFailureLimiter.Window.TotalSeconds:F0} s";
+            LockedOut = true;
+            return AuthenticateResult.Fail(FailureMessage);
+        }
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
         {
+            failures.RecordFailure(address);
             FailureMessage = "malformed Authorization header: expected 'Bearer <token>'";
             return AuthenticateResult.Fail(FailureMessage);
         }
         var caller = await tokens.AuthenticateAsync(header[7..].Trim(), Context.RequestAborted);
         if (caller is null)
         {
+            failures.RecordFailure(address);
             FailureMessage = "invalid or revoked token";
             return AuthenticateResult.Fail(FailureMessage);
         }

@@ -12,9 +12,17 @@ public abstract class ErrorChallengeHandler(IOptionsMonitor<AuthenticationScheme
 {
     protected string FailureMessage { get; set; } = "missing or invalid bearer token";
 
+    /// <summary>The caller's address used up its failed authentications: 429 instead of 401.</summary>
+    protected bool LockedOut { get; set; }
+
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         if (Response.HasStarted) return Task.CompletedTask;
+        if (LockedOut)
+        {
+            Response.Headers.RetryAfter = ((int)AuthFailureLimiter.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiError.WriteAsync(Context, 429, FailureMessage);
+        }
         Response.Headers.WWWAuthenticate = "Bearer";
         return ApiError.WriteAsync(Context, 401, FailureMessage);
     }

@@ -31,6 +31,7 @@ public static class SecurityExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<TokenStore>();
         builder.Services.TryAddSingleton<TokenAuthenticator>();
+        builder.Services.TryAddSingleton<AuthFailureLimiter>();
         builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         AddPolicies(builder.Services);

@@ -79,7 +79,7 @@ public sealed class FairnessTests(EmbeddedApp embedded, OneWorkerFixture distrib
             var views = new List<View>();
             foreach (var id in ids)
             {
-                using var doc = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/tasks/{id}?limit=1"));
+                using var doc = JsonDocument.Parse(await GetAsync(client, $"/api/v1/tasks/{id}?limit=1"));
                 var data = doc.RootElement.GetProperty("data");
                 var position = data.GetProperty("queue_position");
                 var events = data.GetProperty("events");
@@ -91,7 +91,18 @@ public sealed class FairnessTests(EmbeddedApp embedded, OneWorkerFixture distrib
                 && waiting.SequenceEqual(Enumerable.Range(1, waiting.Count).Select(i => (long)i)))
                 return views;
             if (DateTime.UtcNow > deadline) throw new TimeoutException("the flood never settled: " + string.Join(", ", views));
-            await Task.Delay(200);
+            await Task.Delay(500);
+        }
+    }
+
+    /// <summary>A GET that waits when the gateway's per-user rate limit asks it to, as a well-behaved client does.</summary>
+    private static async Task<string> GetAsync(HttpClient client, string path)
+    {
+        while (true)
+        {
+            using var r = await client.GetAsync(path);
+            if (r.StatusCode != System.Net.HttpStatusCode.TooManyRequests) return await r.EnsureSuccessStatusCode().Content.ReadAsStringAsync();
+            await Task.Delay(r.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
         }
     }
 }

@@ -50,8 +50,13 @@ public static class GatewayEdgeExtensions
 
         // Incoming trace context is not trusted unless configured (UntrustedTraceContext explains why).
         if (!builder.Configuration.GetValue<bool>("Telemetry:TrustIncomingTraceContext"))
+        {
             builder.Services.AddSingleton<System.Diagnostics.DistributedContextPropagator>(
                 new UntrustedTraceContext(System.Diagnostics.DistributedContextPropagator.CreateDefaultPropagator()));
+            // OpenTelemetry's ASP.NET Core instrumentation extracts the incoming context again (and re-parents the
+            // request's span) unless the SDK's propagator is the plain W3C one: make it that (no baggage is used here).
+            OpenTelemetry.Sdk.SetDefaultTextMapPropagator(new OpenTelemetry.Context.Propagation.TraceContextPropagator());
+        }
 
         builder.Services.AddCors();
         builder.Services.AddOptions<CorsOptions>().Configure<IOptions<EdgeCorsOptions>>((cors, edge) =>

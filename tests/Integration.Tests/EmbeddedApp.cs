@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Agents.Micro.Integration.Tests;
 
 /// <summary>The embedded default (all services in one process, SQLite, in-memory bus) in a test host with its own data folder.</summary>
-public sealed class EmbeddedApp : WebApplicationFactory<Agents.Micro.Standalone.DevTokenBootstrap>, IAsyncLifetime
+public class EmbeddedApp : WebApplicationFactory<Agents.Micro.Standalone.DevTokenBootstrap>, IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("agents-embedded-").FullName;
 
@@ -25,7 +25,11 @@ public sealed class EmbeddedApp : WebApplicationFactory<Agents.Micro.Standalone.
         builder.UseSetting("Models:Items:vision:Model", "vision-test");
         builder.UseSetting("Models:Items:vision:Vision", "true");
         builder.UseSetting("Models:Items:vision:MaxRetries", "0");
+        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
     }
+
+    /// <summary>Settings a fixture adds on top (limits set low enough to reach in a test, say).</summary>
+    protected virtual IEnumerable<(string Key, string Value)> Settings => [];
 
     public async ValueTask InitializeAsync() => await Task.Run(() => Server);
 

@@ -30,6 +30,14 @@ public sealed class WorkerOptions
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 3;
 
+    /// <summary>Events one task may write (every chunk is one); a task that reaches it ends with <c>task_failed</c> saying so.</summary>
+    [Range(10, 100_000_000)]
+    public int MaxEventsPerTask { get; set; } = 20_000;
+
+    /// <summary>Bytes of event data one task may write; a task that reaches it ends with <c>task_failed</c> saying so.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxEventBytesPerTask { get; set; } = 32L * 1024 * 1024;
+
     /// <summary>Wall-clock limit of one task run; it then ends with <c>task_failed</c>.</summary>
     [Range(1, 86400)]
     public int TaskTimeoutSeconds { get; set; } = 900;

@@ -28,6 +28,8 @@ public sealed class AgentState
     public List<string> FilesWritten { get; set; } = [];
     /// <summary>Events in the log when this checkpoint was written: chunks after it belong to an unfinished model call.</summary>
     public long? LogIndex { get; set; }
+    /// <summary>Bytes of event data written up to this checkpoint (for <c>Worker:MaxEventBytesPerTask</c>).</summary>
+    public long EventBytes { get; set; }
     /// <summary>Text and thinking an unfinished model call already streamed, carried across restarts until it finishes.</summary>
     public string? PartialText { get; set; }
     public string? PartialThinking { get; set; }

@@ -22,8 +22,30 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
     /// <summary>The index the next event gets. Only the lease holder appends, so it is known exactly from the claim on.</summary>
     public long NextIndex { get; set; }
 
-    public void Add(string type, object data) =>
-        _buffer.Add(new NewEvent(type, JsonSerializer.Serialize(data, Json), UnixTime.Now()));
+    /// <summary>Limits of one task's log (<c>Worker:MaxEventsPerTask</c>, <c>Worker:MaxEventBytesPerTask</c>); 0 = none.</summary>
+    public (long Events, long Bytes) Limits { get; init; }
+
+    /// <summary>Bytes of event data written so far (from the checkpoint on a restart) plus what is buffered.</summary>
+    public long Bytes { get; set; }
+
+    /// <summary>
+    /// Buffers an event. Past a limit, only an ending or an interrupt is still taken (so the task can end saying why);
+    /// anything else throws <see cref="TaskLimitExceededException"/>.
+    /// </summary>
+    public void Add(string type, object data)
+    {
+        var json = JsonSerializer.Serialize(data, Json);
+        var ending = type is EventTypes.TaskCompleted or EventTypes.TaskFailed or EventTypes.TaskCancelled or EventTypes.Interrupt;
+        if (!ending)
+        {
+            if (Limits.Events > 0 && NextIndex + _buffer.Count >= Limits.Events)
+                throw new TaskLimitExceededException($"the task reached its limit of {Limits.Events} events (Worker:MaxEventsPerTask)");
+            if (Limits.Bytes > 0 && Bytes + json.Length > Limits.Bytes)
+                throw new TaskLimitExceededException($"the task reached its limit of {Limits.Bytes} bytes of events (Worker:MaxEventBytesPerTask)");
+        }
+        Bytes += json.Length;
+        _buffer.Add(new NewEvent(type, json, UnixTime.Now()));
+    }
 
     public async Task FlushIfDueAsync(CancellationToken ct)
     {
@@ -39,7 +61,11 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         activity?.SetTag("agents.task_id", lease.TaskId);
         activity?.SetTag("agents.events", _buffer.Count);
         var batch = _buffer.ToList();
-        if (checkpoint is not null) checkpoint.LogIndex = NextIndex + batch.Count;
+        if (checkpoint is not null)
+        {
+            checkpoint.LogIndex = NextIndex + batch.Count;
+            checkpoint.EventBytes = Bytes;
+        }
         var next = await store.CommitAsync(lease, batch, transition, checkpoint is null ? null : (checkpoint.Step, checkpoint.ToJson()), history, ct);
         _buffer.Clear();
         _sinceFlush.Restart();
@@ -59,3 +85,6 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
 
     public int Pending => _buffer.Count;
 }
+
+/// <summary>A task wrote as much as one task may (<see cref="EventLog.Limits"/>): it ends with <c>task_failed</c>.</summary>
+public sealed class TaskLimitExceededException(string message) : Exception(message);

@@ -92,6 +92,7 @@ public sealed class TaskRunner(
         var eventLog = new EventLog(store, lease, o.EventFlushMs, services.GetService<EventNotifier>() is { } n ? (next, terminal) => n.Notify(task.Id, next, terminal) : null)
         {
             NextIndex = task.NextIdx,
+            Limits = (o.MaxEventsPerTask, o.MaxEventBytesPerTask),
         };
         var outcome = "unknown";
         log.LogInformation("task {TaskId} attempt {Attempt} started on {Worker} (model {ModelKey}, mode {RunMode})",
@@ -196,6 +197,7 @@ public sealed class TaskRunner(
         else
         {
             state = AgentState.FromJson(checkpoint.Value.StateJson);
+            eventLog.Bytes = state.EventBytes;
             decision = ResumeDecision.FromJson(task.Resume);
             var isResume = state.Pending is not null && decision?.InterruptId == state.Pending.InterruptId;
             if (!isResume)

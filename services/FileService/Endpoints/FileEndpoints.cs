@@ -48,7 +48,7 @@ public static class FileEndpoints
             limit.MaxRequestBodySize = max + MaxFormOverheadBytes;
         if (UserOf(ctx) is not { } user) return NoWorkspace();
 
-        var outcome = await new UploadFormReader(store, user, max).UploadAsync(ctx.Request, ct);
+        var outcome = await new UploadFormReader(store, user, max, options.Value.QuotaBytesPerUser).UploadAsync(ctx.Request, ct);
         if (outcome.Written is not { } w)
         {
             await DiscardRestOfBodyAsync(ctx.Request, ct);

@@ -22,5 +22,13 @@ public sealed class FileStorageOptions
     [Range(1, 5L * 1024 * 1024 * 1024)]
     public long MaxUploadBytes { get; set; } = DefaultMaxUploadBytes;
 
+    /// <summary>
+    /// Bytes of files one user may keep (uploads and files the agent writes); a write that would go beyond it gets 413
+    /// saying how much is used. 0 turns the quota off. Checked at each write from a listing of the user's files, so
+    /// uploads racing each other can overshoot it by what they carry.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long QuotaBytesPerUser { get; set; } = 1024L * 1024 * 1024;
+
     public bool IsS3 => string.Equals(Provider, "s3", StringComparison.OrdinalIgnoreCase);
 }

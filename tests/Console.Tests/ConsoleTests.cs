@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.IO.Compression;
 using System.Text;
 using Agents.Micro.TestSupport;
@@ -378,5 +379,66 @@ public sealed class ConsoleTests(ConsoleHost host)
         await turn.Locator(".interrupt button[data-decision=reject]").ClickAsync();
         await Expect(turn.Locator(".turn-status")).ToHaveTextAsync("completed");
         Assert.Empty(tab.Problems);
+    }
+
+    [Fact]
+    public async Task Download_SavesTheServersFileName_EvenWhenItLooksLikeHeaderParameters()
+    {
+        var dir = "tricky" + Guid.NewGuid().ToString("N")[..6];
+        const string name = "a\";b=c; filename*=UTF-8''evil.exe; x=\".txt";
+        using (var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent("tricky"u8.ToArray()), "file", "upload.txt" },
+            { new StringContent(dir), "dir" },
+            { new StringContent(name), "filename" },
+        })
+        {
+            using var up = await host.Api.PostAsync("/api/v1/files/upload", form);
+            Assert.True(up.IsSuccessStatusCode, await up.Content.ReadAsStringAsync());
+        }
+        await using var tab = await host.OpenAsync();
+        await tab.SignedInAsync();
+        var page = tab.Page;
+        await page.Locator(".tabs a[data-view=files]").ClickAsync();
+        await page.Locator($"tr[data-path='{dir}'] button.dir").ClickAsync();
+        var row = page.Locator("#file-list tr").Filter(new() { HasText = "evil.exe" });
+        var download = await page.RunAndWaitForDownloadAsync(() => row.Locator("button.download").ClickAsync());
+
+        // The browser may replace characters a file system cannot take, but the name stays the file's own: it ends in
+        // .txt, never the evil.exe a header parser would have picked out of it.
+        Assert.NotEqual("evil.exe", download.SuggestedFilename);
+        Assert.EndsWith(".txt", download.SuggestedFilename, StringComparison.Ordinal);
+        Assert.StartsWith("a", download.SuggestedFilename, StringComparison.Ordinal);
+        Assert.Equal("tricky", await File.ReadAllTextAsync(await download.PathAsync()));
+    }
+
+    [Fact]
+    public async Task AMessageWaitingForAFreeWorker_SaysSo_ThenRuns()
+    {
+        // Fill this user's running slots (Worker:MaxRunningPerUser, default 8) with long answers.
+        var flood = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var r = await host.Api.PostAsJsonAsync("/api/v1/messages", new { message = "count to 100000" });
+            Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+            flood.Add(System.Text.Json.JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("task_id").GetString()!);
+        }
+        try
+        {
+            foreach (var id in flood) await TaskPolling.PollAsync(host.Api, id, t => t.Types.Contains("task_started"));
+            await using var tab = await host.OpenAsync();
+            await tab.SignedInAsync();
+            var turn = await tab.SendAsync("hello while busy");
+            await Expect(turn.Locator(".turn-status")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^waiting for a free worker \\(1 in the queue\\)$"));
+            await tab.ScreenshotAsync("chat-queued");
+
+            foreach (var id in flood) await host.Api.PostAsync($"/api/v1/tasks/{id}/cancel", null);
+            await Expect(turn.Locator(".turn-status")).ToHaveTextAsync("completed", new() { Timeout = 30_000 });
+            Assert.Empty(tab.Problems);
+        }
+        finally
+        {
+            foreach (var id in flood) await host.Api.PostAsync($"/api/v1/tasks/{id}/cancel", null);
+        }
     }
 }

@@ -236,6 +236,19 @@ function follow(taskId, view) {
     };
   };
   if (typeof EventSource === 'function') connect(); else poll();
+  showQueued();
+
+  // A task accepted but waiting for a worker (its user's other tasks, or everyone's, fill the slots) says so, and where.
+  async function showQueued() {
+    while (!stopped && !view.done && view.next === 0) {
+      try {
+        const { data } = await api('GET', `${base}?from=0&limit=1`);
+        if (data.queue_position == null || view.next > 0) return;
+        view.status(`waiting for a free worker (${data.queue_position} in the queue)`, 'warn');
+      } catch { return; }
+      await sleep(2000);
+    }
+  }
 
   async function poll() {
     while (!stopped && !view.done) {
@@ -452,7 +465,7 @@ async function loadFiles(path) {
     }
     const actions = el('td', { class: 'actions' });
     const dl = el('button', { type: 'button', class: 'download' }, f.is_dir ? 'Zip' : 'Download');
-    dl.addEventListener('click', () => download(f.path).catch(fail));
+    dl.addEventListener('click', () => download(f.path, f.is_dir ? f.name + '.zip' : f.name).catch(fail));
     const del = el('button', { type: 'button', class: 'danger delete' }, 'Delete');
     del.addEventListener('click', async () => {
       if (!confirm(`Delete ${f.path}${f.is_dir ? ' and everything in it' : ''}?`)) return;
@@ -479,25 +492,18 @@ function renderBreadcrumbs(path) {
 }
 
 // fetch + blob rather than a plain link: the download needs the Authorization header, not a token in the URL.
-async function download(path) {
+// The name saved is the one the listing gave (the server's file name), never one parsed out of Content-Disposition:
+// a file may be named like a header parameter ('a";b=c; filename*=UTF-8''evil.exe; x=".txt') and a parser be fooled.
+async function download(path, name) {
   const res = await fetch('/api/v1/files/download?path=' + encodeURIComponent(path), { headers: { Authorization: 'Bearer ' + state.token } });
   if (!res.ok) { await readJson(res); return; }
   const blob = await res.blob();
-  const name = fileName(res.headers.get('Content-Disposition')) || (path === '.' ? 'files.zip' : path.split('/').pop());
   const url = URL.createObjectURL(blob);
   const a = el('a', { href: url, download: name });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
-function fileName(disposition) {
-  if (!disposition) return null;
-  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition);
-  if (star) { try { return decodeURIComponent(star[1].trim()); } catch { /* fall through */ } }
-  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(disposition);
-  return plain ? plain[1] : null;
 }
 
 // XMLHttpRequest, not fetch: only it reports upload progress.
@@ -609,7 +615,8 @@ document.addEventListener('DOMContentLoaded', () => {
     for (const f of files) await upload(f);
     loadFiles(state.filesPath).catch(fail);
   });
-  $('zip-folder').addEventListener('click', () => download(state.filesPath).catch(fail));
+  $('zip-folder').addEventListener('click', () =>
+    download(state.filesPath, (state.filesPath === '.' ? 'files' : state.filesPath.split('/').pop()) + '.zip').catch(fail));
   $('memory-search').addEventListener('submit', (e) => { e.preventDefault(); loadMemories(true).catch(fail); });
   $('memory-add').addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -42,15 +42,15 @@ public static class EmbeddedDefaults
 
     /// <summary>
     /// The data folder holds the database (tokens' hashes, every conversation) and users' files: on a shared machine
-    /// nobody but its owner may read it. The folder is made 0700, and this process creates files 0600 (umask 077).
+    /// nobody but its owner may read it. A folder it creates is 0700 (one that exists is left as its owner set it), and
+    /// this process creates files 0600 (umask 077).
     /// </summary>
     private static void OwnerOnly(string dir)
     {
         if (OperatingSystem.IsWindows()) return;
-        const UnixFileMode owner = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        Directory.CreateDirectory(dir, owner);
-        File.SetUnixFileMode(dir, owner);
         _ = Umask(0b000_111_111); // 077
+        if (!Directory.Exists(dir))
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "umask")]

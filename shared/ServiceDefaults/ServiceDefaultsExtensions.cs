@@ -71,21 +71,23 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (its broker and database answer). On a
-    /// <paramref name="publicEdge"/> (the gateway, the embedded host) anyone gets the status, and only admin tokens and
-    /// callers on the same machine (probes, operators) get the checks: their descriptions name the infrastructure.
+    /// <paramref name="publicEdge"/> (the gateway, the embedded host) anyone gets the status, and only admin tokens get the
+    /// checks (their descriptions name the infrastructure); <c>Health:DetailsForLocalCallers=true</c> shows them to
+    /// callers on the same machine too (off by default: a reverse proxy on that machine makes every caller local).
     /// Internal services are reachable only from inside the deployment, so every caller there is internal.
     /// </summary>
     public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder app, bool publicEdge = false)
     {
-        Task Write(HttpContext ctx, HealthReport report) => WriteHealth(ctx, report, !publicEdge || IsInternalOrAdmin(ctx));
+        var local = app.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>("Health:DetailsForLocalCallers");
+        Task Write(HttpContext ctx, HealthReport report) => WriteHealth(ctx, report, !publicEdge || IsAdminOrLocal(ctx, local));
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = Write }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = r => r.Tags.Contains("ready"), ResponseWriter = Write }).AllowAnonymous();
         return app;
     }
 
-    private static bool IsInternalOrAdmin(HttpContext ctx) =>
-        ctx.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip)
-        || ctx.User.HasClaim(Security.CallerIdentity.AdminClaim, "true");
+    private static bool IsAdminOrLocal(HttpContext ctx, bool local) =>
+        ctx.User.HasClaim(Security.CallerIdentity.AdminClaim, "true")
+        || local && ctx.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip);
 
     private static Task WriteHealth(HttpContext ctx, HealthReport report, bool details)
     {

@@ -46,7 +46,8 @@ public sealed class EmbeddedHygieneTests
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("this test traces system calls with strace (Linux)");
         var strace = new[] { "/usr/bin/strace", "/bin/strace" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("strace is missing: scripts/test-infra.sh up installs it (apt-get install strace)");
-        var dir = Directory.CreateTempSubdirectory("agents-standalone-").FullName;
+        var parent = Directory.CreateTempSubdirectory("agents-standalone-").FullName;
+        var dir = Path.Combine(parent, "data"); // the host creates it
         var trace = Path.Combine(Path.GetTempPath(), $"agents-connect-{Guid.NewGuid():N}.txt");
         try
         {
@@ -88,7 +89,7 @@ public sealed class EmbeddedHygieneTests
         }
         finally
         {
-            try { Directory.Delete(dir, true); } catch (IOException) { }
+            try { Directory.Delete(parent, true); } catch (IOException) { }
             File.Delete(trace);
         }
     }

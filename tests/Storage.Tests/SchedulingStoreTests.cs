@@ -100,7 +100,7 @@ public sealed class SchedulingStoreTests : IAsyncLifetime
         var b = await AddAsync(store, "bob", t0 + 50); // bob asks last
         var now = UnixTime.Now();
 
-        async Task<string?> Claim(string? preferred) => (await store.ClaimNextAsync(preferred, "w1", now + 30, now, 3))?.Id;
+        async Task<string?> Claim(string? preferred) => (await store.ClaimNextAsync(preferred, "w1", 30, 3))?.Id;
 
         Assert.Equal(a[0].Id, await Claim(a[0].Id));
         // alice holds one, bob none: bob's task takes the turn even when the command was sent for alice's.
@@ -124,10 +124,31 @@ public sealed class SchedulingStoreTests : IAsyncLifetime
         for (var i = 0; i < 30; i++) await AddAsync(store, "alice", t0 + i);
         var now = UnixTime.Now();
 
-        var claims = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(() => store.ClaimNextAsync(null, "w" + i, now + 30, now, 4))));
+        var claims = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(() => store.ClaimNextAsync(null, "w" + i, 30, 4))));
 
         Assert.Equal(4, claims.Count(c => c is not null));
         Assert.Equal(4, claims.Where(c => c is not null).Select(c => c!.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task ClaimNext_AClaimerFrozenMidClaim_HoldsUpNoOtherClaim()
+    {
+        var store = await StoreAsync("postgres");
+        var t0 = UnixTime.Now() - 100;
+        var alices = await AddAsync(store, "alice", t0);
+        var bobs = await AddAsync(store, "bob", t0 + 1);
+        // A worker stopped (SIGSTOP) in the middle of claiming one of alice's tasks: its transaction holds her claim lock.
+        await using var frozen = await _pgDb!.OpenAsync(TestContext.Current.CancellationToken);
+        await using var tx = await frozen.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await frozen.ExecuteAsync("SELECT pg_advisory_xact_lock(@k)", new { k = SqlDatabase.StableHash("claim:alice") }, tx);
+
+        var claim = store.ClaimNextAsync(alices.Id, "w1", 30, 8);
+        var finished = await Task.WhenAny(claim, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+
+        Assert.Same(claim, finished); // it did not wait for the frozen one
+        Assert.Equal(bobs.Id, (await claim)?.Id);
+        await tx.RollbackAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(alices.Id, (await store.ClaimNextAsync(null, "w1", 30, 8))?.Id);
     }
 
     [Fact]
@@ -174,6 +195,7 @@ public sealed class SchedulingStoreTests : IAsyncLifetime
         await db.WriteAsync(async (conn, tx) =>
         {
             await conn.ExecuteAsync("DROP INDEX ux_tasks_user_client", transaction: tx);
+            await conn.ExecuteAsync("DROP INDEX ix_tasks_without_client_id", transaction: tx);
             return await conn.ExecuteAsync("ALTER TABLE tasks DROP COLUMN client_id", transaction: tx);
         });
 

@@ -539,6 +539,7 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         await client.PostJsonAsync("/agent/invoke", InvokeBody(user, keptSession, keptTask));
 
         var runningInternal = (await Store.GetTaskAsync(running, Ct))!.Id;
+        var doneInternal = (await Store.GetTaskAsync(done, Ct))!.Id;
         var r = await client.DeleteJsonAsync($"/agent/session/{user}/{session}");
 
         Assert.Equal(HttpStatusCode.OK, r.Status);
@@ -546,10 +547,11 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         Assert.Equal("success", r.Body.GetProperty("status").GetString());
         Assert.Equal($"用户 {user}:{session} 的会话已删除", r.Body.GetProperty("message").GetString());
         Assert.True(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == runningInternal, Ct));
-        Assert.False(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == done, Ct));
+        Assert.False(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == doneInternal, Ct));
 
         Assert.Null(await Store.GetConversationAsync(user, session, Ct));
-        foreach (var t in new[] { done, running })
+        // By the internal ids: the client ids no longer resolve once the rows are gone.
+        foreach (var t in new[] { doneInternal, runningInternal })
         {
             Assert.Null(await Store.GetTaskAsync(t, Ct));
             Assert.Empty(await Store.ReadEventsAsync(t, 0, 100, Ct));
@@ -596,9 +598,9 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         Assert.Equal("success", r.Body.GetProperty("status").GetString());
         Assert.Equal($"用户 {user}:{session}:{second} 的任务已删除", r.Body.GetProperty("message").GetString());
         Assert.True(await api.Harness.Published.Any<CancelTask>(m => m.Context.Message.TaskId == secondInternal, Ct));
-        Assert.Null(await Store.GetTaskAsync(second, Ct));
-        Assert.Empty(await Store.ReadEventsAsync(second, 0, 100, Ct));
-        Assert.Null(await Store.LoadCheckpointAsync(second, Ct));
+        Assert.Null(await Store.GetTaskAsync(secondInternal, Ct));
+        Assert.Empty(await Store.ReadEventsAsync(secondInternal, 0, 100, Ct));
+        Assert.Null(await Store.LoadCheckpointAsync(secondInternal, Ct));
 
         Assert.NotNull(await Store.GetConversationAsync(user, session, Ct));
         Assert.Equal(TaskStatus.Completed, (await Store.GetTaskAsync(first, Ct))!.Status);

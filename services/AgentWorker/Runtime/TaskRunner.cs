@@ -37,9 +37,8 @@ public sealed class TaskRunner(
             await HandBackAsync(taskId, consumerToken);
             return;
         }
-        var now = UnixTime.Now();
         // A command is a turn for whichever task should run next (the fair scheduler picks it), preferably its own.
-        var task = await store.ClaimNextAsync(taskId, worker.Id, now + o.LeaseSeconds, now, o.MaxRunningPerUser, consumerToken);
+        var task = await store.ClaimNextAsync(taskId, worker.Id, o.LeaseSeconds, o.MaxRunningPerUser, consumerToken);
         if (task is null)
         {
             log.LogDebug("nothing to claim for {TaskId} (finished, held, gone, or its user is at Worker:MaxRunningPerUser)", taskId);
@@ -51,8 +50,9 @@ public sealed class TaskRunner(
         }
         finally
         {
-            // This slot is free and the task's user holds one lease fewer: a task that waited for either gets its turn.
-            if (!running.Draining) await PassTurnAsync();
+            // This slot is free and the task's user holds one lease fewer: a task that waited for either gets its turn
+            // (on the shared queue, so also while this worker drains: another worker takes it).
+            await PassTurnAsync();
         }
     }
 
@@ -370,9 +370,11 @@ public sealed class TaskRunner(
         {
             var now = UnixTime.Now();
             if (await store.PeekNextAsync(now, options.Value.MaxRunningPerUser, CancellationToken.None) is not { } next) return;
+            // Bounded: a broker that is down must not hold this slot (or the bus's shutdown) in a send.
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             var send = services.GetRequiredService<ISendEndpointProvider>();
             var endpoint = await send.GetSendEndpoint(QueueNames.AgentTasksAddress);
-            await endpoint.Send(new RunTask(next.Id, next.UserId, "turn"));
+            await endpoint.Send(new RunTask(next.Id, next.UserId, "turn"), bounded.Token);
         }
         catch (Exception ex)
         {

@@ -239,7 +239,9 @@ function follow(taskId, view) {
   showQueued();
 
   // A task accepted but waiting for a worker (its user's other tasks, or everyone's, fill the slots) says so, and where.
+  // Asked only when nothing arrived within a second: a task that starts at once costs no extra request.
   async function showQueued() {
+    await sleep(1000);
     while (!stopped && !view.done && view.next === 0) {
       try {
         const { data } = await api('GET', `${base}?from=0&limit=1`);

@@ -18,7 +18,6 @@ public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher, Mic
         var task = await store.FindTaskAsync(caller.UserId, taskId, ct);
         if (task is null || (sessionId is not null && task.ConversationId != sessionId))
             return new(null, 404, $"task '{taskId}' not found");
-        taskId = task.Id;
         // The resume is its own request (its own trace); the link leads to the trace where the task began.
         using var activity = TaskApiTelemetry.Source.StartActivity("task.resume", ActivityKind.Internal, default(ActivityContext),
             links: TraceParent.LinksTo(task.TraceParent, "resumes"));
@@ -42,12 +41,12 @@ public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher, Mic
             ["interrupt_id"] = task.InterruptId,
             ["response_type"] = decision.Type,
         }), UnixTime.Now());
-        switch (await store.ResumeAsync(taskId, task.InterruptId, decision.ToJson(), resumed, ct))
+        switch (await store.ResumeAsync(task.Id, task.InterruptId, decision.ToJson(), resumed, ct))
         {
             case ResumeOutcome.Resumed:
                 TaskApiTelemetry.TasksResumed.Add(1, new KeyValuePair<string, object?>("decision", decision.Type));
                 // Readers only need the wake-up; not awaited, so a broker that is down does not slow the answer.
-                _ = dispatcher.PublishEventsAppendedAsync(taskId, task.NextIdx + 1, false, CancellationToken.None);
+                _ = dispatcher.PublishEventsAppendedAsync(task.Id, task.NextIdx + 1, false, CancellationToken.None);
                 await dispatcher.DispatchResumeAsync(task, task.InterruptId, decision.Type, ct);
                 return new(task, 200, null);
             case ResumeOutcome.NotFound:

@@ -28,7 +28,9 @@ public sealed class BearerTokenHandler(
             return AuthenticateResult.NoResult();
         }
         var address = AuthFailureLimiter.AddressOf(Context);
-        if (failures.IsLockedOut(address))
+        var presented = header.Length > 7 ? header[7..].Trim() : "";
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(presented)));
+        if (failures.IsLockedOut(address) && !failures.WasRecentlyGood(hash))
         {
             FailureMessage = $"too many failed authentications from your address; retry in {AuthFailureLimiter.Window.TotalSeconds:F0} s";
             LockedOut = true;
@@ -40,13 +42,14 @@ public sealed class BearerTokenHandler(
             FailureMessage = "malformed Authorization header: expected 'Bearer <token>'";
             return AuthenticateResult.Fail(FailureMessage);
         }
-        var caller = await tokens.AuthenticateAsync(header[7..].Trim(), Context.RequestAborted);
+        var caller = await tokens.AuthenticateAsync(presented, Context.RequestAborted);
         if (caller is null)
         {
             failures.RecordFailure(address);
             FailureMessage = "invalid or revoked token";
             return AuthenticateResult.Fail(FailureMessage);
         }
+        failures.RecordSuccess(hash);
         return AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName));
     }
 

@@ -38,14 +38,16 @@ public interface ITaskStore
     /// The fair scheduler's claim, made by a worker with a free slot. Among running tasks nobody holds (or whose lease
     /// expired), of users holding fewer than <paramref name="maxRunningPerUser"/> leases, it takes the one whose user
     /// holds the fewest (so users with waiting work take turns), <paramref name="preferredTaskId"/> among equals, then
-    /// the oldest. Claims are serialised, so no user ever holds more than the limit. Null when nothing can run now.
+    /// the oldest; its lease lasts <paramref name="leaseSeconds"/> from the claim. No user ever holds more than the limit,
+    /// and a claimer that stops mid-claim blocks no other. Null when nothing can run now.
     /// </summary>
-    Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseUntil, double now, int maxRunningPerUser, CancellationToken ct = default);
+    Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseSeconds, int maxRunningPerUser, CancellationToken ct = default);
     /// <summary>The task <see cref="ClaimNextAsync"/> would take now (id and user), without claiming it.</summary>
     Task<(string Id, string UserId)?> PeekNextAsync(double now, int maxRunningPerUser, CancellationToken ct = default);
     /// <summary>
-    /// For a task waiting for a worker (running, nobody holds it): 1 + the waiting tasks the scheduler takes before it
-    /// (round-robin across users: each user's k-th waiting task comes before anyone's k+1-th). Null when it is held or not running.
+    /// For a task waiting for a worker (running, nobody holds it): 1 + the waiting tasks the scheduler takes before it,
+    /// estimated round-robin across users (each user's k-th waiting task before anyone's k+1-th; the claim also weighs
+    /// the leases users hold now, so a user at their running limit can be passed). Null when it is held or not running.
     /// </summary>
     Task<long?> QueuePositionAsync(TaskRecord task, double now, CancellationToken ct = default);
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Data.Common;
 using System.Text;
 using Agents.Micro.ServiceDefaults.Data;
@@ -30,8 +31,11 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         // Added with per-user task ids: the id a client knows a task by, unique within its user. Rows from before keep
         // their (globally unique) id as it.
         await AddColumnIfMissingAsync("tasks", "client_id", "TEXT NULL", ct);
+        // Rows without one (from before, or written by an older instance during a rolling upgrade, which lookups also
+        // find by id) are given theirs at each start; the partial index makes that a no-op when there are none.
         await db.EnsureSchemaAsync("task_store",
         [
+            "CREATE INDEX IF NOT EXISTS ix_tasks_without_client_id ON tasks(id) WHERE client_id IS NULL",
             "UPDATE tasks SET client_id = id WHERE client_id IS NULL",
             "CREATE UNIQUE INDEX IF NOT EXISTS ux_tasks_user_client ON tasks(user_id, client_id)",
         ], ct);
@@ -216,7 +220,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     {
         await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<TaskRecord>(new CommandDefinition(
-            $"SELECT {TaskSelect} FROM tasks WHERE user_id = @u AND client_id = @c", new { u = userId, c = clientId }, cancellationToken: ct));
+            $"SELECT {TaskSelect} FROM tasks WHERE user_id = @u AND (client_id = @c OR (client_id IS NULL AND id = @c)) ORDER BY client_id IS NULL LIMIT 1",
+            new { u = userId, c = clientId }, cancellationToken: ct));
     }
 
     public async Task<TaskRecord?> GetTaskAsync(string taskId, CancellationToken ct = default)
@@ -269,35 +274,69 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             """, new { id = taskId, owner, until = leaseUntil, now }, tx), ct);
 
     // Users' held leases and the tasks that could be claimed now. Both read only running rows (ix_tasks_running).
-    private const string Candidates =
+    // {0}: more conditions; {1}: the row lock (PostgreSQL: skip rows another claim is taking).
+    private const string CandidatesTemplate =
         """
         WITH held AS (
             SELECT user_id, COUNT(*) AS n FROM tasks
             WHERE status = 'running' AND lease_owner IS NOT NULL AND lease_expires_at >= @now
             GROUP BY user_id)
         SELECT t.id AS Id, t.user_id AS UserId FROM tasks t LEFT JOIN held h ON h.user_id = t.user_id
-        WHERE t.status = 'running' AND (t.lease_owner IS NULL OR t.lease_expires_at < @now) AND COALESCE(h.n, 0) < @max
+        WHERE t.status = 'running' AND (t.lease_owner IS NULL OR t.lease_expires_at < @now) AND COALESCE(h.n, 0) < @max{0}
         ORDER BY COALESCE(h.n, 0), CASE WHEN t.id = @pref THEN 0 ELSE 1 END, t.created_at, t.id
-        LIMIT 1
+        LIMIT 1{1}
         """;
+
+    private static readonly string Candidates = string.Format(CultureInfo.InvariantCulture, CandidatesTemplate, "", "");
+    private static readonly string PgCandidatesForClaim = string.Format(CultureInfo.InvariantCulture, CandidatesTemplate,
+        " AND NOT (t.user_id = ANY(@skip))", " FOR UPDATE OF t SKIP LOCKED");
 
     private sealed record Candidate(string Id, string UserId);
 
-    public Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseUntil, double now, int maxRunningPerUser, CancellationToken ct = default) =>
-        db.WriteAsync(async (conn, tx) =>
+    public Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseSeconds, int maxRunningPerUser, CancellationToken ct = default) =>
+        db.WriteAsync<TaskRecord?>(async (conn, tx) =>
         {
-            // One claim at a time across workers (SQLite writers are serialised anyway), so two claims never both see a
-            // user one below the limit. A claim is two short statements; this is not on any per-event path.
-            if (db.IsPostgres) await conn.ExecuteAsync($"SELECT pg_advisory_xact_lock({SqlDatabase.StableHash("task_claim")})", transaction: tx);
-            var pick = await conn.QuerySingleOrDefaultAsync<Candidate>(Candidates, new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "" }, tx);
-            if (pick is null) return null;
-            return await conn.QuerySingleOrDefaultAsync<TaskRecord>(
-                $"""
-                UPDATE tasks SET attempt = attempt + 1, lease_owner = @owner, lease_expires_at = @until,
-                       claimed_at = COALESCE(claimed_at, @now), updated_at = @now
-                WHERE id = @id AND status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)
-                RETURNING {TaskSelect}
-                """, new { id = pick.Id, owner, until = leaseUntil, now }, tx);
+            // PostgreSQL: the pick locks its row (SKIP LOCKED: two claims never take one task, and never wait on each
+            // other), then its user's lock, tried without waiting — a worker frozen mid-claim (SIGSTOP) holds up no one
+            // else — and the user's leases are counted again under it, so no user ever exceeds the limit. SQLite:
+            // writers are serialised anyway. A pick that fails (its user busy or full, or a cancel took the task
+            // first) is followed by the next one rather than dropping this turn.
+            var skip = new List<string>();
+            for (var tries = 0; tries < 8; tries++)
+            {
+                // Read after any wait: the lease starts now, not when the turn arrived.
+                var now = UnixTime.Now();
+                Candidate? pick;
+                if (db.IsPostgres)
+                {
+                    pick = await conn.QuerySingleOrDefaultAsync<Candidate>(PgCandidatesForClaim,
+                        new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "", skip = skip.ToArray() }, tx);
+                    if (pick is null) return null;
+                    var locked = await conn.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(@k)",
+                        new { k = SqlDatabase.StableHash("claim:" + pick.UserId) }, tx);
+                    if (!locked || await conn.ExecuteScalarAsync<long>(
+                            "SELECT COUNT(*) FROM tasks WHERE status = 'running' AND user_id = @u AND lease_owner IS NOT NULL AND lease_expires_at >= @now",
+                            new { u = pick.UserId, now }, tx) >= maxRunningPerUser)
+                    {
+                        skip.Add(pick.UserId);
+                        continue;
+                    }
+                }
+                else
+                {
+                    pick = await conn.QuerySingleOrDefaultAsync<Candidate>(Candidates, new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "" }, tx);
+                    if (pick is null) return null;
+                }
+                var claimed = await conn.QuerySingleOrDefaultAsync<TaskRecord>(
+                    $"""
+                    UPDATE tasks SET attempt = attempt + 1, lease_owner = @owner, lease_expires_at = @until,
+                           claimed_at = COALESCE(claimed_at, @now), updated_at = @now
+                    WHERE id = @id AND status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)
+                    RETURNING {TaskSelect}
+                    """, new { id = pick.Id, owner, until = now + leaseSeconds, now }, tx);
+                if (claimed is not null) return claimed;
+            }
+            return null;
         }, ct);
 
     public async Task<(string Id, string UserId)?> PeekNextAsync(double now, int maxRunningPerUser, CancellationToken ct = default)

@@ -274,7 +274,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             """, new { id = taskId, owner, until = leaseUntil, now }, tx), ct);
 
     // Users' held leases and the tasks that could be claimed now. Both read only running rows (ix_tasks_running).
-    // {0}: more conditions; {1}: the row lock (PostgreSQL: skip rows another claim is taking).
+    // {0}: more conditions.
     private const string CandidatesTemplate =
         """
         WITH held AS (
@@ -284,23 +284,25 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         SELECT t.id AS Id, t.user_id AS UserId FROM tasks t LEFT JOIN held h ON h.user_id = t.user_id
         WHERE t.status = 'running' AND (t.lease_owner IS NULL OR t.lease_expires_at < @now) AND COALESCE(h.n, 0) < @max{0}
         ORDER BY COALESCE(h.n, 0), CASE WHEN t.id = @pref THEN 0 ELSE 1 END, t.created_at, t.id
-        LIMIT 1{1}
+        LIMIT 1
         """;
 
-    private static readonly string Candidates = string.Format(CultureInfo.InvariantCulture, CandidatesTemplate, "", "");
+    private static readonly string Candidates = string.Format(CultureInfo.InvariantCulture, CandidatesTemplate, "");
     private static readonly string PgCandidatesForClaim = string.Format(CultureInfo.InvariantCulture, CandidatesTemplate,
-        " AND NOT (t.user_id = ANY(@skip))", " FOR UPDATE OF t SKIP LOCKED");
+        " AND NOT (t.user_id = ANY(@skip))");
 
     private sealed record Candidate(string Id, string UserId);
 
     public Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseSeconds, int maxRunningPerUser, CancellationToken ct = default) =>
         db.WriteAsync<TaskRecord?>(async (conn, tx) =>
         {
-            // PostgreSQL: the pick locks its row (SKIP LOCKED: two claims never take one task, and never wait on each
-            // other), then its user's lock, tried without waiting — a worker frozen mid-claim (SIGSTOP) holds up no one
-            // else — and the user's leases are counted again under it, so no user ever exceeds the limit. SQLite:
-            // writers are serialised anyway. A pick that fails (its user busy or full, or a cancel took the task
-            // first) is followed by the next one rather than dropping this turn.
+            // PostgreSQL: the pick takes its user's lock, waited for at most a second — a worker frozen mid-claim
+            // (SIGSTOP) holds up no other user, and that user only briefly — and the user's leases are counted again
+            // under it, so no user ever exceeds the limit; the conditional update makes sure two claims never take one
+            // task. (No SKIP LOCKED on the pick: it would also skip a row that an unrelated write — TaskApi marking it
+            // dispatched — has locked for a moment, and drop the turn.) SQLite: writers are serialised anyway. A pick
+            // that fails (its user busy or full, or another claim or a cancel took the task first) is followed by the
+            // next one rather than dropping this turn.
             var skip = new List<string>();
             for (var tries = 0; tries < 8; tries++)
             {
@@ -312,8 +314,15 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     pick = await conn.QuerySingleOrDefaultAsync<Candidate>(PgCandidatesForClaim,
                         new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "", skip = skip.ToArray() }, tx);
                     if (pick is null) return null;
-                    var locked = await conn.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(@k)",
-                        new { k = SqlDatabase.StableHash("claim:" + pick.UserId) }, tx);
+                    // Another claim for this user holds the lock for milliseconds; a frozen one for as long as it is
+                    // frozen. Wait up to a second for it, then leave this user's tasks to other turns.
+                    var locked = false;
+                    for (var wait = 0; wait < 40 && !locked; wait++)
+                    {
+                        if (wait > 0) await Task.Delay(25, ct);
+                        locked = await conn.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(@k)",
+                            new { k = SqlDatabase.StableHash("claim:" + pick.UserId) }, tx);
+                    }
                     if (!locked || await conn.ExecuteScalarAsync<long>(
                             "SELECT COUNT(*) FROM tasks WHERE status = 'running' AND user_id = @u AND lease_owner IS NOT NULL AND lease_expires_at >= @now",
                             new { u = pick.UserId, now }, tx) >= maxRunningPerUser)

@@ -8,7 +8,7 @@ var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 
 builder.AddServiceDefaults("task-api");
 builder.AddInternalIdentityAuth();
 builder.AddTaskApi();
-builder.AddAgentsMessaging(bus => bus.AddTaskApiMessaging());
+builder.AddAgentsMessaging(bus => bus.AddTaskApiMessaging(), brokerGatesReadiness: false);
 builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
 
 var app = builder.Build();

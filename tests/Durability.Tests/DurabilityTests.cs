@@ -214,7 +214,8 @@ public sealed class DurabilityTests(DurabilityFixture fx, ITestOutputHelper outp
             using var h = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             await WaitUntilAsync(async () => (await h.GetAsync(w.BaseUrl + "/health/ready")).StatusCode != HttpStatusCode.OK,
                 TimeSpan.FromSeconds(30), "the worker reporting not-ready without its broker");
-            output.WriteLine($"TaskApi /health/ready without the broker: {(int)(await h.GetAsync(fx.TaskApi.BaseUrl + "/health/ready")).StatusCode} {await h.GetStringAsync(fx.TaskApi.BaseUrl + "/health/live")}");
+            // TaskApi stays ready: it still accepts tasks (README "Guarantees"), which the sends below prove.
+            Assert.Equal(HttpStatusCode.OK, (await h.GetAsync(fx.TaskApi.BaseUrl + "/health/ready")).StatusCode);
 
             var sw = Stopwatch.StartNew();
             var ids = (await Task.WhenAll(Enumerable.Range(0, 10).Select(i => SubmitAsync(c, $"count to 20 (task {i})")))).ToList();
@@ -302,6 +303,33 @@ public sealed class DurabilityTests(DurabilityFixture fx, ITestOutputHelper outp
                string.Join("; ", logs.Where(l => l.Status != "completed").Select(l => $"{l.Status}: {l.Events[^1].Data}")));
         foreach (var l in logs) l.AssertCompletedCounting(n);
         await fx.TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact(Timeout = 150_000)]
+    public async Task ThreeRollingRestarts_DuringOneLongTask_DoNotFailIt()
+    {
+        // Worker:MaxAttempts is 3: if a graceful hand-back counted as a failed attempt, the third restart would end the
+        // task with "gave up after 3 attempts".
+        const int n = 300;
+        var current = await WorkerAsync(chunkDelayMs: 40, leaseSeconds: 30);
+        var id = (await SubmitManyAsync("rolling-user", 1, $"count to {n}")).Single();
+        long chunksBefore = 0;
+        for (var restart = 1; restart <= 3; restart++)
+        {
+            var holder = current;
+            await WaitUntilAsync(async () => (await HeldByAsync(holder)).TryGetValue(id, out var h) && h.Chunks >= chunksBefore + 5,
+                TimeSpan.FromSeconds(60), $"the task streaming on worker {restart}");
+            chunksBefore = (await HeldByAsync(holder))[id].Chunks;
+            current = await WorkerAsync(chunkDelayMs: 40, leaseSeconds: 30); // the new version comes up, then the old one stops
+            holder.Signal(15);
+            await holder.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        }
+        await WaitAllTerminalAsync([id], TimeSpan.FromSeconds(90));
+
+        var log = (await LogsAsync([id])).Single();
+        log.AssertCompletedCounting(n);
+        Assert.Equal(3, log.Events.Count(e => e.Type == "attempt_restarted"));
+        Figure($"3 rolling restarts (SIGTERM after a new worker started) during one {n}-word answer: completed, attempt {log.Attempt}, no failure");
     }
 
     [Fact(Timeout = 120_000)]

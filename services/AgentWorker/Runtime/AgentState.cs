@@ -21,8 +21,10 @@ public sealed class AgentState
     public List<ToolCall> QueuedCalls { get; set; } = [];
     /// <summary>The call waiting for a human decision, if any.</summary>
     public PendingInterrupt? Pending { get; set; }
-    /// <summary>How often the task was restarted after its worker died.</summary>
+    /// <summary>How often the task was restarted after its worker died (graceful hand-backs are not counted).</summary>
     public int Restarts { get; set; }
+    /// <summary>The task's graceful hand-backs this state has accounted for (a restart after a new one is not a failure).</summary>
+    public long HandbacksSeen { get; set; }
     public int InputTokens { get; set; }
     public int OutputTokens { get; set; }
     public List<string> FilesWritten { get; set; } = [];

@@ -104,7 +104,7 @@ public sealed class TaskRunner(
         }
         catch (OperationCanceledException) when (handle.Reason != StopReason.None || linked.IsCancellationRequested)
         {
-            outcome = await StopAsync(task, eventLog, handle.Reason == StopReason.None ? StopReason.Timeout : handle.Reason);
+            outcome = await StopAsync(task, eventLog, handle.Reason == StopReason.None ? StopReason.Timeout : handle.Reason, graceful: true);
         }
         catch (LeaseLostException)
         {
@@ -127,7 +127,7 @@ public sealed class TaskRunner(
             // hand-back fails too and the lease expires instead. MaxAttempts bounds a database that never comes back.
             outcome = "database_error";
             log.LogWarning("task {TaskId} attempt {Attempt}: database error ({Error}); handing it back", task.Id, task.Attempt, ex.Message);
-            await StopAsync(task, eventLog, StopReason.Shutdown);
+            await StopAsync(task, eventLog, StopReason.Shutdown, graceful: false);
         }
         catch (Exception ex)
         {
@@ -179,9 +179,9 @@ public sealed class TaskRunner(
             else
             {
                 // The previous attempt died between task_started and the first checkpoint: nothing else was written.
-                if (task.Attempt > o.MaxAttempts)
+                if (task.Attempt - task.Handbacks > o.MaxAttempts)
                 {
-                    var error = $"gave up after {o.MaxAttempts} attempts: the task's worker stopped {task.Attempt - 1} times before it could start";
+                    var error = $"gave up after {o.MaxAttempts} attempts: the task's worker stopped {task.Attempt - 1 - task.Handbacks} times before it could start";
                     eventLog.Add(EventTypes.TaskFailed, new { error });
                     await eventLog.CommitAsync(new TaskTransition.Fail(error), ct: ct);
                     return "gave_up";
@@ -190,8 +190,10 @@ public sealed class TaskRunner(
             }
             await eventLog.CommitAsync(ct: ct);
             state = await NewStateAsync(task, taskOptions, settings, ct);
-            // Attempts that died before this first checkpoint count against MaxAttempts like later restarts.
-            state.Restarts = (int)Math.Max(0, task.Attempt - 1);
+            // Attempts that died before this first checkpoint count against MaxAttempts like later restarts (graceful
+            // hand-backs do not).
+            state.Restarts = (int)Math.Max(0, task.Attempt - 1 - task.Handbacks);
+            state.HandbacksSeen = task.Handbacks;
             await eventLog.CommitAsync(checkpoint: state, ct: ct);
         }
         else
@@ -202,7 +204,10 @@ public sealed class TaskRunner(
             var isResume = state.Pending is not null && decision?.InterruptId == state.Pending.InterruptId;
             if (!isResume)
             {
-                state.Restarts++;
+                // The previous attempt handed the task back on a shutdown (a rolling restart, a scale-down): not a failure.
+                var handedBack = task.Handbacks > state.HandbacksSeen;
+                state.HandbacksSeen = task.Handbacks;
+                if (!handedBack) state.Restarts++;
                 if (state.Restarts >= o.MaxAttempts)
                 {
                     var error = $"gave up after {o.MaxAttempts} attempts: the task's worker stopped {state.Restarts} times before it could finish";
@@ -301,7 +306,8 @@ public sealed class TaskRunner(
         }
     }
 
-    private async Task<string> StopAsync(TaskRecord task, EventLog eventLog, StopReason reason)
+    /// <param name="graceful">A hand-back on shutdown (not counted as a failed attempt); false when the database failed under the run.</param>
+    private async Task<string> StopAsync(TaskRecord task, EventLog eventLog, StopReason reason, bool graceful)
     {
         switch (reason)
         {
@@ -317,7 +323,7 @@ public sealed class TaskRunner(
                 try
                 {
                     eventLog.DiscardEndings();
-                    await eventLog.CommitAsync(new TaskTransition.Release());
+                    await eventLog.CommitAsync(new TaskTransition.Release(graceful));
                     await HandBackAsync(task.Id, CancellationToken.None);
                 }
                 catch (LeaseLostException)

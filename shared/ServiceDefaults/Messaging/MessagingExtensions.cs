@@ -12,7 +12,12 @@ public static class MessagingExtensions
     /// consumers and request clients through <paramref name="configure"/>; the embedded host passes all of them at once.
     /// Queues are named kebab-case after the consumer (<c>run-task</c>), so every worker process competes on the same queue.
     /// </summary>
-    public static IHostApplicationBuilder AddAgentsMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> configure)
+    /// <param name="brokerGatesReadiness">
+    /// Whether <c>/health/ready</c> fails while the broker is away. True for services that get their work from it (the
+    /// workers); TaskApi passes false: it still accepts tasks then (the row is the truth, its sweep sends them later).
+    /// </param>
+    public static IHostApplicationBuilder AddAgentsMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> configure,
+        bool brokerGatesReadiness = true)
     {
         builder.Services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(MessagingOptions.SectionName).Get<MessagingOptions>() ?? new MessagingOptions();
@@ -44,7 +49,7 @@ public static class MessagingExtensions
             }
         });
         if (options.Transport.Equals("rabbitmq", StringComparison.OrdinalIgnoreCase))
-            builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: ["ready"]);
+            builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: brokerGatesReadiness ? ["ready"] : ["broker"]);
         builder.Services.Configure<MassTransitHostOptions>(o =>
         {
             // Start even while the broker is down: the database is the source of truth and tasks are re-dispatched later.

@@ -15,7 +15,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     static SqlTaskStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
     private const string TaskColumns =
-        "id, client_id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at, trace_parent";
+        "id, client_id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at, trace_parent, handbacks";
 
     private string TaskSelect => db.IsPostgres
         ? TaskColumns.Replace("options,", "options::text AS options,").Replace("result,", "result::text AS result,")
@@ -31,6 +31,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         // Added with per-user task ids: the id a client knows a task by, unique within its user. Rows from before keep
         // their (globally unique) id as it.
         await AddColumnIfMissingAsync("tasks", "client_id", "TEXT NULL", ct);
+        // Added with graceful hand-backs not counting as failed attempts.
+        await AddColumnIfMissingAsync("tasks", "handbacks", "BIGINT NOT NULL DEFAULT 0", ct);
         // Rows without one (from before, or written by an older instance during a rolling upgrade, which lookups also
         // find by id) are given theirs at each start; the partial index makes that a no-op when there are none.
         await db.EnsureSchemaAsync("task_store",
@@ -408,8 +410,9 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 p.Add("interrupt", SqlDatabase.StorableJson(i.InterruptJson));
                 p.Add("iid", i.InterruptId);
                 break;
-            case TaskTransition.Release:
+            case TaskTransition.Release r:
                 set.Append(", lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL");
+                if (r.Graceful) set.Append(", handbacks = handbacks + 1");
                 break;
         }
         return db.WriteAsync(async (conn, tx) =>

@@ -75,6 +75,8 @@ public sealed class TaskRecord
     public double? FinishedAt { get; set; }
     /// <summary>W3C <c>traceparent</c> of the request that created the task (null when it was not traced).</summary>
     public string? TraceParent { get; set; }
+    /// <summary>Graceful hand-backs so far (shutdowns, not crashes): attempts they caused do not count against MaxAttempts.</summary>
+    public long Handbacks { get; set; }
 }
 
 /// <summary>An event to append; its index is assigned by the store.</summary>
@@ -109,8 +111,11 @@ public abstract record TaskTransition
     public sealed record Fail(string Error) : TaskTransition;
     public sealed record Cancel(string Reason) : TaskTransition;
     public sealed record Interrupt(string InterruptId, string InterruptJson) : TaskTransition;
-    /// <summary>Give the task back (graceful shutdown): it stays running and any worker may claim it.</summary>
-    public sealed record Release : TaskTransition;
+    /// <summary>
+    /// Give the task back: it stays running and any worker may claim it. <paramref name="Graceful"/> (a shutdown, a
+    /// scale-down, a rolling restart) is counted in <c>handbacks</c>, so the next attempt does not count it as a failure.
+    /// </summary>
+    public sealed record Release(bool Graceful = false) : TaskTransition;
 }
 
 public enum CreateTaskResult { Created, ConversationBusy, DuplicateTaskId, ConversationNotFound, TooManyActive }

@@ -1,6 +1,7 @@
 using Agents.Micro.AgentWorker;
 using Agents.Micro.FileService;
 using Agents.Micro.Gateway;
+using Agents.Micro.Gateway.Tokens;
 using Agents.Micro.MemoryService;
 using Agents.Micro.ServiceDefaults;
 using Agents.Micro.ServiceDefaults.Messaging;
@@ -8,9 +9,13 @@ using Agents.Micro.Standalone;
 using Agents.Micro.TaskApi;
 
 // The embedded default: all five services in one process, on SQLite, the in-memory bus and a local folder.
-var builder = WebApplication.CreateBuilder(args);
+// A `tokens …` command is not the server's arguments (its switches are not settings).
+var builder = WebApplication.CreateBuilder(TokenCli.IsInvocation(args) ? [] : args);
 builder.WebHost.HideServerHeader();
 builder.AddEmbeddedDefaults();
+// `tokens create|list|revoke` on the embedded host's own store (its data folder), e.g. a second user's token.
+if (TokenCli.IsInvocation(args))
+    return await TokenCli.RunAsync(args, builder.Configuration, Console.Out, Console.Error, createStore: true);
 builder.AddServiceDefaults("agents-standalone");
 builder.AddGatewayEdge();
 builder.AddTaskApi();
@@ -38,4 +43,5 @@ var api = app.MapGroup("").RequireGatewayRateLimit();
 api.MapTaskApi();
 api.MapFileService();
 api.MapMemoryService();
-app.Run();
+await app.RunAsync();
+return 0;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Net;
 using Agents.Micro.ServiceDefaults.Security;
 using Microsoft.Data.Sqlite;
@@ -8,6 +9,44 @@ namespace Agents.Micro.Gateway.Tests;
 [Collection(GatewayCollection.Name)]
 public sealed class TokenCliTests(GatewayFixture fx)
 {
+    [Fact]
+    public async Task PointedAtNoTokenStore_RefusesAndCreatesNothing_SayingHowToReachTheEmbeddedOne()
+    {
+        var dir = Directory.CreateTempSubdirectory("agents-cli-").FullName;
+        try
+        {
+            var missing = Path.Combine(dir, "none.db");
+            var empty = Path.Combine(dir, "empty.db");
+            await using (var c = new SqliteConnection($"Data Source={empty}")) { await c.OpenAsync(Ct); } // a database without the table
+            foreach (var db in new[] { missing, empty })
+            {
+                var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Database:Provider"] = "sqlite",
+                    ["Database:ConnectionString"] = $"Data Source={db}",
+                }).Build();
+                using var stdout = new StringWriter();
+                using var stderr = new StringWriter();
+                var exit = await Agents.Micro.Gateway.Tokens.TokenCli.RunAsync(["tokens", "create", "--user", "alice"], config, stdout, stderr, Ct);
+
+                Assert.NotEqual(0, exit);
+                Assert.Equal("", stdout.ToString());
+                Assert.Contains("dotnet run --project services/Standalone -- tokens create", stderr.ToString());
+            }
+            Assert.False(File.Exists(missing));
+            await using var check = new SqliteConnection($"Data Source={empty}");
+            await check.OpenAsync(Ct);
+            using var cmd = check.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'";
+            Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync(Ct))!);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public async Task CreateListRevoke_ManagesATokenThatOnlyExistsAsAHash()
     {

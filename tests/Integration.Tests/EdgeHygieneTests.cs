@@ -53,4 +53,22 @@ public sealed class EdgeHygieneTests(OneWorkerFixture fx) : IClassFixture<OneWor
         // Requests without a token are not affected (health probes, the console's sign-in page).
         Assert.Equal(HttpStatusCode.OK, (await guesser.GetAsync("/health/live")).StatusCode);
     }
+
+    [Fact]
+    public async Task LongUrls_GetTheErrorShapeUpToTheServersOwnLimit_WhereTheReadmeSaysItTakesOver()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(fx.Gateway.BaseUrl) };
+        // From Limits:MaxRequestTargetBytes (8 KiB) up to the server's request-line limit (64 KiB): the edge's 414.
+        foreach (var size in new[] { 9_000, 30_000, 64 * 1024 - 2_048 })
+        {
+            using var r = await http.GetAsync("/api/v1/tasks/t1?x=" + new string('a', size));
+            Assert.Equal(HttpStatusCode.RequestUriTooLong, r.StatusCode);
+            using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+            Assert.Contains("request URL too long", doc.RootElement.GetProperty("error").GetString());
+        }
+        // Past 64 KiB the server (Kestrel) refuses the request line before any of our code runs: 414 with no body, as
+        // the README says. It is still a 414, never a 500 or a dropped connection.
+        using var beyond = await http.GetAsync("/api/v1/tasks/t1?x=" + new string('a', 70_000));
+        Assert.Equal(HttpStatusCode.RequestUriTooLong, beyond.StatusCode);
+    }
 }

@@ -36,6 +36,40 @@ public sealed class EmbeddedProcessTests
     }
 }
 
+/// <summary>A second user for the embedded default, as the README says: the host's own `tokens` command, same data folder.</summary>
+public sealed class EmbeddedTokenCommandTests
+{
+    [Fact]
+    public async Task TokensCreate_OnTheEmbeddedHost_MakesAUserThatItsServerAccepts()
+    {
+        var dir = Directory.CreateTempSubdirectory("agents-standalone-").FullName;
+        try
+        {
+            var dll = Path.Combine(TestEnv.RepoRoot, "services", "Standalone", "bin", TestEnv.Configuration, "net10.0", "Agents.Micro.Standalone.dll");
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+            foreach (var a in new[] { dll, "tokens", "create", "--user", "alice" }) psi.ArgumentList.Add(a);
+            psi.Environment["AGENTS_DATA_DIR"] = dir;
+            using var cli = System.Diagnostics.Process.Start(psi)!;
+            var stdout = await cli.StandardOutput.ReadToEndAsync();
+            var stderr = await cli.StandardError.ReadToEndAsync();
+            await cli.WaitForExitAsync();
+            Assert.True(cli.ExitCode == 0, stderr);
+            var token = stdout.Trim().Split('\n')[^1].Trim();
+            Assert.StartsWith("am_", token);
+
+            await using var host = await ServiceProcess.StartAsync("Standalone", "Agents.Micro.Standalone", new Dictionary<string, string> { ["AGENTS_DATA_DIR"] = dir });
+            using var c = new HttpClient { BaseAddress = new Uri(host.BaseUrl) };
+            c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            var conv = await c.PostJsonAsync("/api/v1/conversations", new { }, 200);
+            Assert.StartsWith("conv_", conv.GetProperty("conversation_id").GetString());
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+}
+
 /// <summary>What the embedded default does on a machine it shares: no outside connection, data for its owner only.</summary>
 public sealed class EmbeddedHygieneTests
 {

@@ -21,6 +21,11 @@ public static partial class TokenCli
 
     public static bool IsInvocation(string[] args) => args.Length > 0 && args[0] == "tokens";
 
+    private static string NoStore(string what) =>
+        $"{what}. Start the gateway once against the deployment's database (it creates the token store), or set " +
+        "Database__Provider and Database__ConnectionString to it. For the embedded default, run the command with the embedded " +
+        "host instead: dotnet run --project services/Standalone -- tokens create --user <user-id> (same data folder, AGENTS_DATA_DIR).";
+
     /// <summary>The configuration the server would see: appsettings(.{environment}).json, then environment variables.</summary>
     public static IConfiguration LoadConfiguration()
     {
@@ -34,8 +39,13 @@ public static partial class TokenCli
             .Build();
     }
 
-    /// <summary>Runs <paramref name="args"/> (starting with <c>tokens</c>); returns the process exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, IConfiguration config, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
+    /// <summary>
+    /// Runs <paramref name="args"/> (starting with <c>tokens</c>); returns the process exit code. It works on a token store
+    /// that exists (the gateway creates it on start-up) and never creates tables in a database it was merely defaulted
+    /// to; <paramref name="createStore"/> is for the embedded host, whose own data folder it is.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, IConfiguration config, TextWriter stdout, TextWriter stderr, CancellationToken ct = default,
+        bool createStore = false)
     {
         var rest = args.SkipWhile(a => a == "tokens").ToArray();
         if (rest.Length == 0 || rest[0] is "help" or "--help" or "-h")
@@ -54,9 +64,13 @@ public static partial class TokenCli
 
         try
         {
+            if (!createStore && options.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase)
+                && new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(options.ConnectionString).DataSource is var file && !File.Exists(file))
+                return await FailAsync(stderr, NoStore($"no SQLite database at {Path.GetFullPath(file)}"));
             await using var db = new SqlDatabase(options);
             var store = new TokenStore(db);
-            await store.EnsureSchemaAsync(ct);
+            if (createStore) await store.EnsureSchemaAsync(ct);
+            else if (!await store.ExistsAsync(ct)) return await FailAsync(stderr, NoStore($"no token table in the {options.Provider} database it was pointed at"));
             return rest[0] switch
             {
                 "create" => await CreateAsync(rest[1..], store, stdout, stderr, ct),

@@ -40,6 +40,16 @@ public sealed class TokenStore(SqlDatabase db)
         "CREATE INDEX IF NOT EXISTS ix_api_tokens_user ON api_tokens(user_id)",
     ], ct);
 
+    /// <summary>Whether the database has the token table (created by the gateway or the embedded host on start-up).</summary>
+    public async Task<bool> ExistsAsync(CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var sql = db.IsPostgres
+            ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'api_tokens' AND table_schema = current_schema()"
+            : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'api_tokens'";
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(conn, new Dapper.CommandDefinition(sql, cancellationToken: ct)) > 0;
+    }
+
     /// <summary>Creates a token for <paramref name="userId"/> and returns it in clear text: the only time it is ever seen.</summary>
     public async Task<string> CreateAsync(string userId, string name, bool isAdmin, CancellationToken ct = default)
     {

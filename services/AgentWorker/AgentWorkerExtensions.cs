@@ -40,6 +40,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddSchemaInitializer<ITaskStore>("task", (s, ct) => s.EnsureSchemaAsync(ct));
         // Registered after MassTransit's hosted service when the host adds messaging next: stops first, drains, then the bus stops.
         builder.Services.AddHostedService<WorkerDrain>();
+        builder.Services.AddHostedService<LeaseKeeper>();
         return builder;
     }
 

@@ -66,6 +66,8 @@ public sealed class ScalingTests
             .Select(e => e.GetProperty("ts").GetDouble() - killedAt)
             .Order().ToList();
         Assert.True(continued.Count > 0, $"none of the {held.Count} tasks the killed worker held logged attempt_restarted");
+        // With the default lease (6 s) and sweep (2 s): every one of them continues within 10 s of the kill.
+        Assert.True(continued[^1] <= 10.0, $"the last of the killed worker's tasks continued {continued[^1]:F1} s after the kill");
         var containers = newOwners.Values.Select(o => o[..12]).Distinct().ToList();
         Deployment.Figure(string.Create(CultureInfo.InvariantCulture,
             $"docker kill of a worker holding {held.Count} task(s) → continued by another worker after {continued[0]:F1}–{continued[^1]:F1}s " +

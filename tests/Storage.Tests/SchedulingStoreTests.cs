@@ -151,6 +151,28 @@ public sealed class SchedulingStoreTests : IAsyncLifetime
         Assert.Equal(alices.Id, (await store.ClaimNextAsync(null, "w1", 30, 8))?.Id);
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task RenewLeases_OneStatementForAllOfAWorkersTasks_ReportsLostOnesAndCancels(string provider)
+    {
+        var store = await StoreAsync(provider);
+        var t0 = UnixTime.Now() - 100;
+        var a = await AddAsync(store, "alice", t0);
+        var b = await AddAsync(store, "bob", t0 + 1);
+        var c = await AddAsync(store, "carol", t0 + 2);
+        var now = UnixTime.Now();
+        foreach (var t in new[] { a, b }) Assert.NotNull(await store.TryClaimAsync(t.Id, "w1", now + 1, now));
+        Assert.NotNull(await store.TryClaimAsync(c.Id, "w2", now + 1, now));
+        Assert.Equal(CancelOutcome.Requested, await store.CancelAsync(b.Id, "stop", now));
+
+        // w1 also names c, which w2 holds: not renewed, so w1 learns it is not its own.
+        var renewed = await store.RenewLeasesAsync("w1", [a.Id, b.Id, c.Id], now + 60);
+
+        Assert.Equal([(a.Id, false), (b.Id, true)], renewed.OrderBy(r => r.TaskId == b.Id).ToList());
+        Assert.Equal(now + 60, (await store.GetTaskAsync(a.Id))!.LeaseExpiresAt!.Value, 3);
+        Assert.Equal(now + 1, (await store.GetTaskAsync(c.Id))!.LeaseExpiresAt!.Value, 3);
+        Assert.Empty(await store.RenewLeasesAsync("w1", [], now + 60));
+    }
+
     [Fact]
     public async Task QueuePosition_IsRoundRobinAcrossUsers()
     {

@@ -18,13 +18,19 @@ public sealed class WorkerOptions
     [Range(1, 100_000)]
     public int MaxRunningPerUser { get; set; } = 8;
 
-    /// <summary>How long a claim lasts without renewal. A dead worker's tasks are taken over after at most this long.</summary>
+    /// <summary>
+    /// How long a claim lasts without renewal. A dead worker's tasks are taken over after at most this long plus one
+    /// TaskApi sweep (<c>Dispatch:SweepIntervalSeconds</c>): 6 + 2 s by default.
+    /// </summary>
     [Range(2, 3600)]
-    public double LeaseSeconds { get; set; } = 30;
+    public double LeaseSeconds { get; set; } = 6;
 
-    /// <summary>How often a held lease is renewed (and the cancel flag read). Keep well under <see cref="LeaseSeconds"/>.</summary>
+    /// <summary>
+    /// How often the worker renews all its leases (one statement for all of them) and reads their cancel flags. Keep it
+    /// at most a third of <see cref="LeaseSeconds"/>: a worker then misses two beats before it loses a lease.
+    /// </summary>
     [Range(0.2, 600)]
-    public double HeartbeatSeconds { get; set; } = 5;
+    public double HeartbeatSeconds { get; set; } = 2;
 
     /// <summary>Runs of one task (first run plus restarts after crashes) before it fails for good.</summary>
     [Range(1, 100)]

@@ -36,6 +36,9 @@ public sealed class RunningTasks
 
     public int Count => _runs.Count;
 
+    /// <summary>The ids of the runs held now.</summary>
+    public IReadOnlyCollection<string> TaskIds => _runs.Keys.ToList();
+
     public RunHandle Register(string taskId)
     {
         var h = new RunHandle(taskId);

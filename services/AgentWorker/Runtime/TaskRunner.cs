@@ -87,8 +87,6 @@ public sealed class TaskRunner(
         var started = Stopwatch.StartNew();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token);
         linked.CancelAfter(TimeSpan.FromSeconds(o.TaskTimeoutSeconds));
-        using var heartbeatStop = new CancellationTokenSource();
-        var heartbeat = HeartbeatAsync(lease, handle, heartbeatStop.Token);
         var eventLog = new EventLog(store, lease, o.EventFlushMs, services.GetService<EventNotifier>() is { } n ? (next, terminal) => n.Notify(task.Id, next, terminal) : null)
         {
             NextIndex = task.NextIdx,
@@ -137,8 +135,6 @@ public sealed class TaskRunner(
         }
         finally
         {
-            heartbeatStop.Cancel();
-            await heartbeat;
             running.Unregister(handle);
             AgentMetrics.ActiveTasks.Add(-1);
             var finished = tags;
@@ -395,29 +391,5 @@ public sealed class TaskRunner(
         var endpoint = await send.GetSendEndpoint(QueueNames.AgentTasksAddress);
         var task = await store.GetTaskAsync(taskId, ct);
         await endpoint.Send(new RunTask(taskId, task?.UserId ?? "", "handoff"), ct);
-    }
-
-    private async Task HeartbeatAsync(TaskLease lease, RunHandle handle, CancellationToken stop)
-    {
-        var o = options.Value;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(TimeSpan.FromSeconds(o.HeartbeatSeconds), stop);
-                var r = await store.RenewLeaseAsync(lease, UnixTime.Now() + o.LeaseSeconds, stop);
-                if (r is null) handle.Stop(StopReason.LeaseLost);
-                else if (r == true) handle.Stop(StopReason.UserCancel);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                // The database may be restarting; the lease fence protects the log if we lose the lease meanwhile.
-                log.LogWarning("lease renewal for task {TaskId} failed: {Error}", lease.TaskId, ex.Message);
-            }
-        }
     }
 }

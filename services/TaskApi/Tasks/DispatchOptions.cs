@@ -16,5 +16,5 @@ public sealed class DispatchOptions
 
     /// <summary>How often stranded tasks (undispatched, unclaimed, or with an expired lease) are looked for.</summary>
     [Range(1, 3600)]
-    public int SweepIntervalSeconds { get; set; } = 5;
+    public int SweepIntervalSeconds { get; set; } = 2;
 }

@@ -51,6 +51,12 @@ public interface ITaskStore
     /// </summary>
     Task<long?> QueuePositionAsync(TaskRecord task, double now, CancellationToken ct = default);
 
+    /// <summary>
+    /// Extends, in one statement, every lease <paramref name="owner"/> holds among <paramref name="taskIds"/>: a worker's
+    /// heartbeat costs one round trip however many tasks it runs. Returns the renewed ones, each with whether a cancel was
+    /// requested; a task missing from the answer is no longer this owner's (its lease was lost or it ended).
+    /// </summary>
+    Task<IReadOnlyList<(string TaskId, bool CancelRequested)>> RenewLeasesAsync(string owner, IReadOnlyCollection<string> taskIds, double leaseUntil, CancellationToken ct = default);
     /// <summary>Extends the lease. Null when the lease is lost; otherwise whether a cancel was requested.</summary>
     Task<bool?> RenewLeaseAsync(TaskLease lease, double leaseUntil, CancellationToken ct = default);
 

@@ -375,6 +375,21 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         return position > 0 ? position : null; // 0: claimed or ended since the row was read
     }
 
+    public async Task<IReadOnlyList<(string TaskId, bool CancelRequested)>> RenewLeasesAsync(string owner, IReadOnlyCollection<string> taskIds,
+        double leaseUntil, CancellationToken ct = default)
+    {
+        if (taskIds.Count == 0) return [];
+        // PostgreSQL takes the ids as one array; for SQLite Dapper expands the list into parameters.
+        var ids = db.IsPostgres ? "id = ANY(@ids)" : "id IN @ids";
+        var rows = await db.WriteAsync((conn, tx) => conn.QueryAsync<(string, bool)>(
+            $"""
+            UPDATE tasks SET lease_expires_at = @until
+            WHERE lease_owner = @owner AND status = 'running' AND {ids}
+            RETURNING id, cancel_requested
+            """, new { owner, until = leaseUntil, ids = taskIds.ToArray() }, tx), ct);
+        return rows.ToList();
+    }
+
     public async Task<bool?> RenewLeaseAsync(TaskLease lease, double leaseUntil, CancellationToken ct = default)
     {
         var row = await db.WriteAsync((conn, tx) => conn.QuerySingleOrDefaultAsync<bool?>(

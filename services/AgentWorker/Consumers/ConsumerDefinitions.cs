@@ -22,6 +22,8 @@ public sealed class RunTaskConsumerDefinition : ConsumerDefinition<RunTaskConsum
         Endpoint(e => e.PrefetchCount = _limit);
     }
 
+    // The retry policy of the whole agent-tasks endpoint, so of RunTask and ResumeTask alike: configured here once
+    // (ResumeTaskConsumerDefinition adds none, or a resume would be retried by two policies, one inside the other).
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<RunTaskConsumer> consumerConfigurator,
         IRegistrationContext context) =>
         endpointConfigurator.UseMessageRetry(r => r.Intervals(200, 1000, 3000));
@@ -34,10 +36,6 @@ public sealed class ResumeTaskConsumerDefinition : ConsumerDefinition<ResumeTask
         EndpointName = QueueNames.AgentTasks;
         ConcurrentMessageLimit = options.Value.MaxConcurrentTasks;
     }
-
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ResumeTaskConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        consumerConfigurator.UseMessageRetry(r => r.Intervals(200, 1000, 3000));
 }
 
 /// <summary>Cancels fan out: one auto-deleted queue per worker instance.</summary>

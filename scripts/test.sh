@@ -15,7 +15,8 @@
 #   AGENTS_TEST_RESULTS=<dir>         where TRX files and logs go (default TestResults/latest, emptied first)
 #   AGENTS_TEST_COMPOSE=skip          leave out the docker-compose stage (scripts/compose-test.sh); refused in CI
 #
-# Stages: the test projects (two at a time), then the production topology: scripts/compose-test.sh builds the images,
+# Stages: the build, the dependency advisory check (scripts/vulnerable-packages.sh), the test projects (two at a time),
+# then the production topology: scripts/compose-test.sh builds the images,
 # brings docker-compose.yml up with three workers and runs tests/Compose.Tests against it (its own stage because it
 # owns the machine's Docker engine and ports 8091/18888 while it runs).
 set -uo pipefail
@@ -82,6 +83,8 @@ T=$(date +%s)
 dotnet build "$SOLUTION" -c "$CONFIGURATION" -nologo -v:minimal -clp:NoSummary "${BUILD_SERVERS[@]}" \
   || fail "build failed (see the errors above)"
 say "build done in $(elapsed "$T")"
+# Known vulnerabilities (high or critical) in any package, direct or transitive, fail the run.
+scripts/vulnerable-packages.sh "$SOLUTION" || fail "a dependency has a high or critical advisory, or the check could not run (see above)"
 
 # ---------------------------------------------------------------- run the projects
 rm -rf "$RESULTS"; mkdir -p "$RESULTS"

@@ -60,19 +60,55 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         using var activity = AgentsTelemetry.Source.StartActivity("events.commit");
         activity?.SetTag("agents.task_id", lease.TaskId);
         activity?.SetTag("agents.events", _buffer.Count);
+        long next;
+        List<NewEvent> batch;
+        try
+        {
+            (next, batch) = await CommitBufferAsync(transition, checkpoint, history, ct);
+        }
+        catch (LogMovedException moved) when (_uncertain > 0 && moved.NextIdx > NextIndex && moved.NextIdx - NextIndex <= _uncertain)
+        {
+            // A commit whose answer never came (a dropped connection after COMMIT) did land: the first events of the
+            // buffer (commits always write it from its head) are in the log. Keep them once — drop them from the
+            // buffer — and write only what came after.
+            _buffer.RemoveRange(0, (int)(moved.NextIdx - NextIndex));
+            NextIndex = moved.NextIdx;
+            _uncertain = 0;
+            (next, batch) = await CommitBufferAsync(transition, checkpoint, history, ct);
+        }
+        _buffer.Clear();
+        _uncertain = 0;
+        _sinceFlush.Restart();
+        NextIndex = next;
+        AgentMetrics.EventsAppended.Add(batch.Count);
+        // Only an ending wakes readers as "finished": an interrupt pauses the task, and its readers keep following it.
+        onCommitted?.Invoke(next, transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel);
+    }
+
+    /// <summary>Events at the head of the buffer whose commit failed without a clear answer: they may be in the log.</summary>
+    private int _uncertain;
+
+    /// <summary>One commit of the whole buffer, fenced by the lease and by where the log must end.</summary>
+    private async Task<(long Next, List<NewEvent> Batch)> CommitBufferAsync(TaskTransition? transition, AgentState? checkpoint,
+        IReadOnlyList<HistoryMessage>? history, CancellationToken ct)
+    {
         var batch = _buffer.ToList();
         if (checkpoint is not null)
         {
             checkpoint.LogIndex = NextIndex + batch.Count;
             checkpoint.EventBytes = Bytes;
         }
-        var next = await store.CommitAsync(lease, batch, transition, checkpoint is null ? null : (checkpoint.Step, checkpoint.ToJson()), history, ct);
-        _buffer.Clear();
-        _sinceFlush.Restart();
-        NextIndex = next;
-        AgentMetrics.EventsAppended.Add(batch.Count);
-        // Only an ending wakes readers as "finished": an interrupt pauses the task, and its readers keep following it.
-        onCommitted?.Invoke(next, transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel);
+        try
+        {
+            var next = await store.CommitAsync(lease, batch, transition, checkpoint is null ? null : (checkpoint.Step, checkpoint.ToJson()),
+                history, ct, expectedNextIdx: NextIndex);
+            return (next, batch);
+        }
+        catch (Exception ex) when (ex is not (LeaseLostException or LogMovedException))
+        {
+            _uncertain = batch.Count;
+            throw;
+        }
     }
 
     /// <summary>

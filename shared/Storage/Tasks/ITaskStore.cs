@@ -63,9 +63,12 @@ public interface ITaskStore
     /// <summary>
     /// One atomic step: appends <paramref name="events"/> with the next gapless indexes, optionally saves a checkpoint,
     /// history messages and a transition. Returns the next index. Throws <see cref="LeaseLostException"/> when fenced off.
+    /// With <paramref name="expectedNextIdx"/> it writes only if the log still ends there; when it has moved on under
+    /// the same lease (an earlier commit landed although its answer was lost), <see cref="LogMovedException"/> says where.
     /// </summary>
     Task<long> CommitAsync(TaskLease lease, IReadOnlyList<NewEvent> events, TaskTransition? transition = null,
-        (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default);
+        (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default,
+        long? expectedNextIdx = null);
 
     Task<(long Step, string StateJson)?> LoadCheckpointAsync(string taskId, CancellationToken ct = default);
     Task<IReadOnlyList<HistoryMessage>> LoadHistoryAsync(string userId, string conversationId, int maxMessages, CancellationToken ct = default);

@@ -402,7 +402,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     }
 
     public Task<long> CommitAsync(TaskLease lease, IReadOnlyList<NewEvent> events, TaskTransition? transition = null,
-        (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default)
+        (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default,
+        long? expectedNextIdx = null)
     {
         var now = UnixTime.Now();
         var set = new StringBuilder("next_idx = next_idx + @n, updated_at = @now");
@@ -433,9 +434,17 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         return db.WriteAsync(async (conn, tx) =>
         {
             // The owner comes back with the update: the history rows below need it, and a second read would cost a round trip.
+            var expected = expectedNextIdx is null ? "" : " AND next_idx = @exp";
+            if (expectedNextIdx is { } exp) p.Add("exp", exp);
             var row = await conn.QuerySingleOrDefaultAsync<CommittedRow>(
-                $"UPDATE tasks SET {set} WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running' RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId", p, tx)
-                ?? throw new LeaseLostException(lease.TaskId);
+                $"UPDATE tasks SET {set} WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running'{expected} RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId", p, tx);
+            if (row is null)
+            {
+                // Still ours and running, but the log is elsewhere than expected: an earlier commit of ours landed.
+                var held = expectedNextIdx is null ? null : await conn.QuerySingleOrDefaultAsync<long?>(
+                    "SELECT next_idx FROM tasks WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running'", p, tx);
+                throw held is { } at ? new LogMovedException(lease.TaskId, at) : new LeaseLostException(lease.TaskId);
+            }
             var next = row.NextIdx;
             await InsertEventsAsync(conn, tx, lease.TaskId, next - events.Count, events);
             if (checkpoint is { } cp)

@@ -125,4 +125,10 @@ public enum CancelOutcome { CancelledNow, Requested, AlreadyFinished, NotFound }
 public enum ResumeOutcome { Resumed, NotInterrupted, WrongInterrupt, NotFound }
 
 /// <summary>Thrown when a write is fenced off: another attempt owns the task now, or it already ended.</summary>
+/// <summary>The log has moved past the index a commit expected, under the same lease: an earlier commit landed.</summary>
+public sealed class LogMovedException(string taskId, long nextIdx) : Exception($"task {taskId}: the log is already at {nextIdx}")
+{
+    public long NextIdx { get; } = nextIdx;
+}
+
 public sealed class LeaseLostException(string taskId) : Exception($"task {taskId}: lease lost (another attempt owns it, or it ended)");

@@ -55,6 +55,7 @@ public static class TaskApiExtensions
         app.MapTaskEndpoints();
         app.MapStreamEndpoints();
         app.MapAgentEndpoints();
+        app.MapAdminEndpoints();
         return app;
     }
 }

@@ -81,6 +81,23 @@ public interface ITaskStore
     Task<bool> DeleteTaskAsync(string userId, string taskId, CancellationToken ct = default);
     Task<bool> DeleteConversationAsync(string userId, string conversationId, CancellationToken ct = default);
 
+    /// <summary>
+    /// Tasks that look stuck, for an operator: running with a lease that expired before <paramref name="leaseExpiredBefore"/>
+    /// (its worker died and nobody took it over), running and never claimed although sent before
+    /// <paramref name="unclaimedBefore"/>, or interrupted (waiting for a human) since before <paramref name="interruptedBefore"/>.
+    /// </summary>
+    Task<IReadOnlyList<TaskRecord>> FindStuckAsync(double leaseExpiredBefore, double unclaimedBefore, double interruptedBefore, int limit, CancellationToken ct = default);
+    /// <summary>
+    /// An operator's repair of a task no worker holds (running with no live lease): records <paramref name="auditJson"/> as
+    /// an <c>admin_action</c> event and clears the stale lease so that a claim can take it. False when a worker holds it or it is not running.
+    /// </summary>
+    Task<bool> AdminRequeueAsync(string taskId, string auditJson, double now, CancellationToken ct = default);
+    /// <summary>
+    /// An operator ends a task that has not ended: <c>admin_action</c> then <c>task_failed</c> with <paramref name="error"/>,
+    /// status error, the attempt bumped so a worker still running it writes nothing more. False when it already ended.
+    /// </summary>
+    Task<bool> AdminEndAsync(string taskId, string auditJson, string error, double now, CancellationToken ct = default);
+
     Task<long> CountConversationsAsync(CancellationToken ct = default);
     Task<IReadOnlyList<string>> ActiveUsersAsync(CancellationToken ct = default);
 }

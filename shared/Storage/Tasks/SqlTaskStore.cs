@@ -605,6 +605,51 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             return true;
         }, ct);
 
+    public async Task<IReadOnlyList<TaskRecord>> FindStuckAsync(double leaseExpiredBefore, double unclaimedBefore, double interruptedBefore, int limit,
+        CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return (await conn.QueryAsync<TaskRecord>(new CommandDefinition(
+            $"""
+            SELECT {TaskSelect} FROM tasks
+            WHERE (status = 'running' AND ((lease_owner IS NOT NULL AND lease_expires_at < @expired)
+                                           OR (lease_owner IS NULL AND claimed_at IS NULL AND created_at < @unclaimed)))
+               OR (status = 'interrupted' AND updated_at < @interrupted)
+            ORDER BY updated_at LIMIT @limit
+            """, new { expired = leaseExpiredBefore, unclaimed = unclaimedBefore, interrupted = interruptedBefore, limit }, cancellationToken: ct))).ToList();
+    }
+
+    public Task<bool> AdminRequeueAsync(string taskId, string auditJson, double now, CancellationToken ct = default) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            var next = await conn.QuerySingleOrDefaultAsync<long?>(
+                """
+                UPDATE tasks SET lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL, next_idx = next_idx + 1, updated_at = @now
+                WHERE id = @id AND status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)
+                RETURNING next_idx
+                """, new { id = taskId, now }, tx);
+            if (next is not { } n) return false;
+            await InsertEventsAsync(conn, tx, taskId, n - 1, [new NewEvent(EventTypes.AdminAction, auditJson, now)]);
+            return true;
+        }, ct);
+
+    public Task<bool> AdminEndAsync(string taskId, string auditJson, string error, double now, CancellationToken ct = default) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            var next = await conn.QuerySingleOrDefaultAsync<long?>(
+                """
+                UPDATE tasks SET status = 'error', error = @error, attempt = attempt + 1, next_idx = next_idx + 2,
+                       lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now
+                WHERE id = @id AND status IN ('running', 'interrupted')
+                RETURNING next_idx
+                """, new { id = taskId, error, now }, tx);
+            if (next is not { } n) return false;
+            var failed = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["error"] = error });
+            await InsertEventsAsync(conn, tx, taskId, n - 2,
+                [new NewEvent(EventTypes.AdminAction, auditJson, now), new NewEvent(EventTypes.TaskFailed, failed, now)]);
+            return true;
+        }, ct);
+
     public async Task<long> CountConversationsAsync(CancellationToken ct = default)
     {
         await using var conn = await db.OpenAsync(ct);

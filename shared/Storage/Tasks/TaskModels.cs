@@ -26,6 +26,8 @@ public static class EventTypes
     public const string TaskCompleted = "task_completed";
     public const string TaskFailed = "task_failed";
     public const string TaskCancelled = "task_cancelled";
+    /// <summary>An operator's action on the task (re-dispatch, end), with who and why: the audit trail in the log itself.</summary>
+    public const string AdminAction = "admin_action";
 
     public static bool IsTerminal(string type) => type is TaskCompleted or TaskFailed or TaskCancelled;
 }

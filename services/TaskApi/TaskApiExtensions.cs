@@ -32,6 +32,8 @@ public static class TaskApiExtensions
         builder.Services.AddSingleton<MessageImages>();
         builder.Services.AddSchemaInitializer<ITaskStore>("task", (s, ct) => s.EnsureSchemaAsync(ct));
         builder.Services.AddHostedService<StrandedTaskRedispatcher>();
+        builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<RetentionSweeper>();
 
         builder.Services.AddOptions<StreamingOptions>().BindConfiguration(StreamingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<TaskEventHub>();

@@ -173,6 +173,58 @@ public sealed class SchedulingStoreTests : IAsyncLifetime
         Assert.Empty(await store.RenewLeasesAsync("w1", [], now + 60));
     }
 
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Retention_AUserWhoDeletesNothing_DoesNotGrowTheDatabaseWithoutBound_AndOpenTasksAreNeverPruned(string provider)
+    {
+        var store = await StoreAsync(provider);
+        var db = provider == "postgres" ? _pgDb! : _sqliteDb!;
+        const double day = 86400;
+        var t0 = UnixTime.Now() - 30 * day;
+        // A task that never ends (still running) and one waiting for a human, both from the first day.
+        var running = await AddAsync(store, "alice", t0);
+        var lease = new TaskLease(running.Id, (await store.TryClaimAsync(running.Id, "w", UnixTime.Now() + 3600, UnixTime.Now()))!.Attempt, "w");
+        await store.CommitAsync(lease, [new NewEvent(EventTypes.TaskStarted, "{}", t0)], checkpoint: (0, "{}"));
+        var waiting = await AddAsync(store, "alice", t0);
+        var wl = new TaskLease(waiting.Id, (await store.TryClaimAsync(waiting.Id, "w", UnixTime.Now() + 3600, UnixTime.Now()))!.Attempt, "w");
+        await store.CommitAsync(wl, [new NewEvent(EventTypes.Interrupt, "{}", t0)], new TaskTransition.Interrupt("i", "{}"));
+
+        var counts = new List<(long Events, long Tasks, long History)>();
+        for (var d = 0; d < 12; d++)
+        {
+            var now = t0 + d * day;
+            for (var i = 0; i < 5; i++)
+            {
+                // One turn of the same conversation, ended on day d: 10 events, a checkpoint, 2 history messages.
+                var t = NewTask("alice");
+                t.ConversationId = "chat";
+                Assert.Equal(CreateTaskResult.Created, await store.CreateTaskAsync(t, true));
+                var l = new TaskLease(t.Id, (await store.TryClaimAsync(t.Id, "w", UnixTime.Now() + 60, UnixTime.Now()))!.Attempt, "w");
+                await store.CommitAsync(l, Enumerable.Range(0, 10).Select(k => new NewEvent(EventTypes.TextChunk, "{}", now)).ToList(),
+                    new TaskTransition.Complete("{}"), (1, "{}"),
+                    [new HistoryMessage { Role = "user", Content = "{}" }, new HistoryMessage { Role = "assistant", Content = "{}" }]);
+                await db.WriteAsync((conn, tx) => conn.ExecuteAsync("UPDATE tasks SET finished_at = @now WHERE id = @id", new { now, id = t.Id }, tx));
+            }
+            // Keep events 2 days, task rows 5 days, the newest 6 history messages of a conversation; small batches.
+            long pass;
+            do pass = await store.PruneAsync(now - 2 * day, now - 5 * day, 6, 7); while (pass > 0);
+            await using var conn = await db.OpenAsync(TestContext.Current.CancellationToken);
+            counts.Add((await conn.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM task_events"),
+                await conn.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM tasks"),
+                await conn.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM conversation_messages WHERE conversation_id = 'chat'")));
+        }
+
+        // Bounded by the policy, not by the days that passed: events of 3 days of turns (+ the two open tasks'), rows
+        // of 6 days (+ 2), 6 history messages.
+        Assert.All(counts, c => Assert.True(c.Events <= 3 * 5 * 10 + 2 && c.Tasks <= 6 * 5 + 2 && c.History == Math.Min(c.History, 6), c.ToString()));
+        Assert.Equal(counts[^1], counts[^2]); // steady state
+        Assert.Equal(6, counts[^1].History);
+        // The open tasks were never touched.
+        Assert.Single(await store.ReadEventsAsync(running.Id, 0, 10));
+        Assert.NotNull(await store.LoadCheckpointAsync(running.Id));
+        Assert.Equal(TaskStatus.Interrupted, (await store.GetTaskAsync(waiting.Id))!.Status);
+        Assert.Single(await store.ReadEventsAsync(waiting.Id, 0, 10));
+    }
+
     [Fact]
     public async Task QueuePosition_IsRoundRobinAcrossUsers()
     {

@@ -98,6 +98,14 @@ public interface ITaskStore
     /// </summary>
     Task<bool> AdminEndAsync(string taskId, string auditJson, string error, double now, CancellationToken ct = default);
 
+    /// <summary>
+    /// One retention pass (at most <paramref name="batch"/> rows of each kind, so a transaction stays small): the events and
+    /// checkpoints of tasks that ended before <paramref name="eventsEndedBefore"/>; the rows of tasks that ended before
+    /// <paramref name="tasksEndedBefore"/>; a conversation's history beyond its newest <paramref name="historyPerConversation"/>
+    /// messages. Never a task that has not ended. Returns the rows deleted (0: nothing left to prune).
+    /// </summary>
+    Task<long> PruneAsync(double eventsEndedBefore, double tasksEndedBefore, int historyPerConversation, int batch, CancellationToken ct = default);
+
     Task<long> CountConversationsAsync(CancellationToken ct = default);
     Task<IReadOnlyList<string>> ActiveUsersAsync(CancellationToken ct = default);
 }

@@ -40,6 +40,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             "CREATE INDEX IF NOT EXISTS ix_tasks_without_client_id ON tasks(id) WHERE client_id IS NULL",
             "UPDATE tasks SET client_id = id WHERE client_id IS NULL",
             "CREATE UNIQUE INDEX IF NOT EXISTS ux_tasks_user_client ON tasks(user_id, client_id)",
+            // Retention takes the oldest ended tasks first.
+            "CREATE INDEX IF NOT EXISTS ix_tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL",
         ], ct);
     }
 
@@ -648,6 +650,45 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             await InsertEventsAsync(conn, tx, taskId, n - 2,
                 [new NewEvent(EventTypes.AdminAction, auditJson, now), new NewEvent(EventTypes.TaskFailed, failed, now)]);
             return true;
+        }, ct);
+
+    public Task<long> PruneAsync(double eventsEndedBefore, double tasksEndedBefore, int historyPerConversation, int batch, CancellationToken ct = default) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            // finished_at is set only when a task ends, so none of this touches a running or interrupted task. Each
+            // statement takes the oldest ended tasks that still have what it removes (ix_tasks_finished), so repeated
+            // passes make progress through any backlog.
+            long deleted = 0;
+            deleted += await conn.ExecuteAsync(
+                """
+                DELETE FROM task_events WHERE task_id IN (
+                    SELECT t.id FROM tasks t WHERE t.finished_at IS NOT NULL AND t.finished_at < @before
+                      AND EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id)
+                    ORDER BY t.finished_at, t.id LIMIT @batch)
+                """, new { before = eventsEndedBefore, batch }, tx);
+            deleted += await conn.ExecuteAsync(
+                """
+                DELETE FROM task_checkpoints WHERE task_id IN (
+                    SELECT t.id FROM tasks t JOIN task_checkpoints c ON c.task_id = t.id
+                    WHERE t.finished_at IS NOT NULL AND t.finished_at < @before
+                    ORDER BY t.finished_at, t.id LIMIT @batch)
+                """, new { before = eventsEndedBefore, batch }, tx);
+            const string oldest = "SELECT id FROM tasks WHERE finished_at IS NOT NULL AND finished_at < @before ORDER BY finished_at, id LIMIT @batch";
+            deleted += await conn.ExecuteAsync($"DELETE FROM task_events WHERE task_id IN ({oldest})", new { before = tasksEndedBefore, batch }, tx);
+            deleted += await conn.ExecuteAsync($"DELETE FROM task_checkpoints WHERE task_id IN ({oldest})", new { before = tasksEndedBefore, batch }, tx);
+            deleted += await conn.ExecuteAsync($"DELETE FROM tasks WHERE id IN ({oldest})", new { before = tasksEndedBefore, batch }, tx);
+            // The model reads only the newest Worker:HistoryMaxMessages of a conversation; messages beyond the newest
+            // @keep go (the conversation as the model sees it is unchanged).
+            deleted += await conn.ExecuteAsync(
+                """
+                DELETE FROM conversation_messages WHERE (user_id, conversation_id, seq) IN (
+                    SELECT m.user_id, m.conversation_id, m.seq FROM conversation_messages m
+                    JOIN (SELECT user_id, conversation_id, MAX(seq) AS top FROM conversation_messages GROUP BY user_id, conversation_id
+                          HAVING COUNT(*) > @keep) c ON c.user_id = m.user_id AND c.conversation_id = m.conversation_id
+                    WHERE m.seq <= c.top - @keep
+                    LIMIT @batch)
+                """, new { keep = historyPerConversation, batch }, tx);
+            return deleted;
         }, ct);
 
     public async Task<long> CountConversationsAsync(CancellationToken ct = default)

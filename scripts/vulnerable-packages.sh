@@ -15,8 +15,9 @@ if [ $RC -ne 0 ] || grep -qiE '^\s*error|unable to load the service index|failed
   echo "vulnerable-packages: the advisory check could not run (exit $RC); it needs the NuGet feed"
   exit 1
 fi
-# Rows of the report look like: "   > Some.Package   1.0.0   1.0.0   High   https://github.com/advisories/…"
-FOUND=$(grep -E '^\s*>' <<<"$OUT" | grep -E '\s(Low|Moderate|High|Critical)\s' || true)
+# Rows of the report look like: "   > Some.Package   1.0.0   1.0.0   High   https://github.com/advisories/…"; a package's
+# further advisories follow on lines of their own (no ">"), so every line naming a severity before a link counts.
+FOUND=$(grep -E '\s(Low|Moderate|High|Critical)\s+https?://' <<<"$OUT" || true)
 if [ -n "$FOUND" ]; then echo "$FOUND"; fi
 if grep -qE '\s(High|Critical)\s' <<<"$FOUND"; then
   echo "vulnerable-packages: high or critical advisories above: update those packages (Directory.Packages.props)"

@@ -39,8 +39,9 @@ public static class AgentWorkerExtensions
         builder.Services.AddScoped<IAgentTool, RecallTool>();
         builder.Services.AddSchemaInitializer<ITaskStore>("task", (s, ct) => s.EnsureSchemaAsync(ct));
         // Registered after MassTransit's hosted service when the host adds messaging next: stops first, drains, then the bus stops.
-        builder.Services.AddHostedService<WorkerDrain>();
+        // Before WorkerDrain: hosted services stop in reverse order, so leases are renewed until the drain is over.
         builder.Services.AddHostedService<LeaseKeeper>();
+        builder.Services.AddHostedService<WorkerDrain>();
         return builder;
     }
 

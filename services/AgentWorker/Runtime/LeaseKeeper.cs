@@ -20,16 +20,18 @@ public sealed class LeaseKeeper(ITaskStore store, RunningTasks running, WorkerId
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(o.HeartbeatSeconds));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            var held = running.TaskIds;
+            // The handles, not just the ids: a run that ended while this beat was in flight may already have been
+            // replaced by a new claim of the same task on this worker, which must not be stopped for the old one.
+            var held = running.Handles;
             if (held.Count == 0) continue;
             try
             {
-                var renewed = await store.RenewLeasesAsync(worker.Id, held, UnixTime.Now() + o.LeaseSeconds, stoppingToken);
+                var renewed = await store.RenewLeasesAsync(worker.Id, held.Select(h => h.TaskId).ToList(), UnixTime.Now() + o.LeaseSeconds, stoppingToken);
                 var answer = renewed.ToDictionary(r => r.TaskId, r => r.CancelRequested);
-                foreach (var id in held)
+                foreach (var h in held)
                 {
-                    if (!answer.TryGetValue(id, out var cancel)) running.Stop(id, StopReason.LeaseLost);
-                    else if (cancel) running.Stop(id, StopReason.UserCancel);
+                    if (!answer.TryGetValue(h.TaskId, out var cancel)) h.Stop(StopReason.LeaseLost);
+                    else if (cancel) h.Stop(StopReason.UserCancel);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -36,8 +36,8 @@ public sealed class RunningTasks
 
     public int Count => _runs.Count;
 
-    /// <summary>The ids of the runs held now.</summary>
-    public IReadOnlyCollection<string> TaskIds => _runs.Keys.ToList();
+    /// <summary>The runs held now.</summary>
+    public IReadOnlyCollection<RunHandle> Handles => _runs.Values.ToList();
 
     public RunHandle Register(string taskId)
     {

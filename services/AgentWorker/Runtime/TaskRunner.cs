@@ -161,7 +161,8 @@ public sealed class TaskRunner(
         {
             // task_started is committed as soon as the task is claimed, so a client sees its task picked up without
             // waiting for the memory recall (a request to another service) and the history load that follow.
-            if (task.NextIdx == 0)
+            // The first claim (an operator's admin_action may already be in the log, so not "the log is empty").
+            if (task.NextIdx == 0 || task.Attempt - task.Handbacks == 1 && !await HasWorkerEventsAsync(task, ct))
             {
                 eventLog.Add(EventTypes.TaskStarted, new
                 {
@@ -198,11 +199,12 @@ public sealed class TaskRunner(
             eventLog.Bytes = state.EventBytes;
             decision = ResumeDecision.FromJson(task.Resume);
             var isResume = state.Pending is not null && decision?.InterruptId == state.Pending.InterruptId;
+            // The previous attempt handed the task back on a shutdown (a rolling restart, a scale-down): not a failure.
+            // Accounted on every claim, a resume too, so that a later crash is never mistaken for a hand-back.
+            var handedBack = task.Handbacks > state.HandbacksSeen;
+            state.HandbacksSeen = task.Handbacks;
             if (!isResume)
             {
-                // The previous attempt handed the task back on a shutdown (a rolling restart, a scale-down): not a failure.
-                var handedBack = task.Handbacks > state.HandbacksSeen;
-                state.HandbacksSeen = task.Handbacks;
                 if (!handedBack) state.Restarts++;
                 if (state.Restarts >= o.MaxAttempts)
                 {
@@ -364,6 +366,10 @@ public sealed class TaskRunner(
             log.LogError(ex, "task {TaskId}: could not record its end; the lease will expire and it will be retried", eventLog.Lease.TaskId);
         }
     }
+
+    /// <summary>Whether any worker wrote to the log yet (only an operator's admin_action events precede a first start).</summary>
+    private async Task<bool> HasWorkerEventsAsync(TaskRecord task, CancellationToken ct) =>
+        (await store.ReadEventsAsync(task.Id, 0, (int)Math.Min(task.NextIdx, 100), ct)).Any(e => e.Type != EventTypes.AdminAction);
 
     /// <summary>Sends a turn for the task the scheduler would run next, if any (one peek, at most one message).</summary>
     private async Task PassTurnAsync()

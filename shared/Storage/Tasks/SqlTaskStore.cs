@@ -383,12 +383,18 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         if (taskIds.Count == 0) return [];
         // PostgreSQL takes the ids as one array; for SQLite Dapper expands the list into parameters.
         var ids = db.IsPostgres ? "id = ANY(@ids)" : "id IN @ids";
-        var rows = await db.WriteAsync((conn, tx) => conn.QueryAsync<(string, bool)>(
+        var rows = await db.WriteAsync(async (conn, tx) =>
+        {
+            // One row locked elsewhere (a slow commit, a frozen caller) must not hold up all of this worker's leases:
+            // give up after a second; the next beat tries again, well within the lease.
+            if (db.IsPostgres) await conn.ExecuteAsync("SET LOCAL lock_timeout = '1s'", transaction: tx);
+            return await conn.QueryAsync<(string, bool)>(
             $"""
             UPDATE tasks SET lease_expires_at = @until
             WHERE lease_owner = @owner AND status = 'running' AND {ids}
             RETURNING id, cancel_requested
-            """, new { owner, until = leaseUntil, ids = taskIds.ToArray() }, tx), ct);
+            """, new { owner, until = leaseUntil, ids = taskIds.ToArray() }, tx);
+        }, ct);
         return rows.ToList();
     }
 
@@ -652,44 +658,46 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             return true;
         }, ct);
 
-    public Task<long> PruneAsync(double eventsEndedBefore, double tasksEndedBefore, int historyPerConversation, int batch, CancellationToken ct = default) =>
-        db.WriteAsync(async (conn, tx) =>
+    public async Task<long> PruneAsync(double eventsEndedBefore, double tasksEndedBefore, int historyPerConversation, int batch, CancellationToken ct = default)
+    {
+        // finished_at is set only when a task ends, so none of this touches a running or interrupted task. Each statement
+        // is its own short transaction and deletes at most @batch rows (not tasks: a task can have 20,000 events), so
+        // retention never holds the database — SQLite's single writer above all — for long.
+        async Task<long> Run(string sql, object args) => await db.WriteAsync((conn, tx) => conn.ExecuteAsync(sql, args, tx), ct);
+        long deleted = 0;
+        const string ended = "t.finished_at IS NOT NULL AND t.finished_at < @before";
+        // Events and checkpoints of tasks that ended before the events window (or before the task window).
+        foreach (var before in new[] { eventsEndedBefore, tasksEndedBefore })
         {
-            // finished_at is set only when a task ends, so none of this touches a running or interrupted task. Each
-            // statement takes the oldest ended tasks that still have what it removes (ix_tasks_finished), so repeated
-            // passes make progress through any backlog.
-            long deleted = 0;
-            deleted += await conn.ExecuteAsync(
-                """
-                DELETE FROM task_events WHERE task_id IN (
-                    SELECT t.id FROM tasks t WHERE t.finished_at IS NOT NULL AND t.finished_at < @before
-                      AND EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id)
-                    ORDER BY t.finished_at, t.id LIMIT @batch)
-                """, new { before = eventsEndedBefore, batch }, tx);
-            deleted += await conn.ExecuteAsync(
-                """
-                DELETE FROM task_checkpoints WHERE task_id IN (
-                    SELECT t.id FROM tasks t JOIN task_checkpoints c ON c.task_id = t.id
-                    WHERE t.finished_at IS NOT NULL AND t.finished_at < @before
-                    ORDER BY t.finished_at, t.id LIMIT @batch)
-                """, new { before = eventsEndedBefore, batch }, tx);
-            const string oldest = "SELECT id FROM tasks WHERE finished_at IS NOT NULL AND finished_at < @before ORDER BY finished_at, id LIMIT @batch";
-            deleted += await conn.ExecuteAsync($"DELETE FROM task_events WHERE task_id IN ({oldest})", new { before = tasksEndedBefore, batch }, tx);
-            deleted += await conn.ExecuteAsync($"DELETE FROM task_checkpoints WHERE task_id IN ({oldest})", new { before = tasksEndedBefore, batch }, tx);
-            deleted += await conn.ExecuteAsync($"DELETE FROM tasks WHERE id IN ({oldest})", new { before = tasksEndedBefore, batch }, tx);
-            // The model reads only the newest Worker:HistoryMaxMessages of a conversation; messages beyond the newest
-            // @keep go (the conversation as the model sees it is unchanged).
-            deleted += await conn.ExecuteAsync(
-                """
-                DELETE FROM conversation_messages WHERE (user_id, conversation_id, seq) IN (
-                    SELECT m.user_id, m.conversation_id, m.seq FROM conversation_messages m
-                    JOIN (SELECT user_id, conversation_id, MAX(seq) AS top FROM conversation_messages GROUP BY user_id, conversation_id
-                          HAVING COUNT(*) > @keep) c ON c.user_id = m.user_id AND c.conversation_id = m.conversation_id
-                    WHERE m.seq <= c.top - @keep
-                    LIMIT @batch)
-                """, new { keep = historyPerConversation, batch }, tx);
-            return deleted;
-        }, ct);
+            deleted += await Run(
+                $"""
+                DELETE FROM task_events WHERE (task_id, idx) IN (
+                    SELECT e.task_id, e.idx FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE {ended} LIMIT @batch)
+                """, new { before, batch });
+            deleted += await Run(
+                $"DELETE FROM task_checkpoints WHERE task_id IN (SELECT c.task_id FROM task_checkpoints c JOIN tasks t ON t.id = c.task_id WHERE {ended} LIMIT @batch)",
+                new { before, batch });
+        }
+        // Task rows past the task window, once their events are gone.
+        deleted += await Run(
+            $"""
+            DELETE FROM tasks WHERE id IN (
+                SELECT t.id FROM tasks t WHERE {ended} AND NOT EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id)
+                ORDER BY t.finished_at LIMIT @batch)
+            """, new { before = tasksEndedBefore, batch });
+        // The model reads only the newest Worker:HistoryMaxMessages of a conversation; messages beyond the newest @keep
+        // (counted, not by seq arithmetic: deleted tasks leave gaps) go, so what the model sees does not change.
+        deleted += await Run(
+            """
+            DELETE FROM conversation_messages WHERE (user_id, conversation_id, seq) IN (
+                SELECT user_id, conversation_id, seq FROM (
+                    SELECT user_id, conversation_id, seq,
+                           ROW_NUMBER() OVER (PARTITION BY user_id, conversation_id ORDER BY seq DESC) AS newest
+                    FROM conversation_messages) m
+                WHERE m.newest > @keep LIMIT @batch)
+            """, new { keep = historyPerConversation, batch });
+        return deleted;
+    }
 
     public async Task<long> CountConversationsAsync(CancellationToken ct = default)
     {

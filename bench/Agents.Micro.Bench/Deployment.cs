@@ -42,6 +42,8 @@ public sealed class Deployment : IAsyncDisposable
         ["Tasks__MaxActivePerUser"] = "1000000",
         ["Dispatch__MaxActivePerUser"] = "1000000",
         ["TaskApi__MaxActivePerUser"] = "1000000",
+        // One user ("bench") sends everything: the fair-share limit on running tasks would measure the policy, not the system.
+        ["Worker__MaxRunningPerUser"] = "100000",
         ["Worker__MaxConcurrentTasks"] = Environment.GetEnvironmentVariable("BENCH_WORKER_CONCURRENCY") ?? "16",
         ["Logging__LogLevel__Default"] = "Warning",
         ["OTEL_SDK_DISABLED"] = "true",

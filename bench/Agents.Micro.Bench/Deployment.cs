@@ -133,9 +133,17 @@ public sealed class Deployment : IAsyncDisposable
 
     public string UserId => Embedded ? "dev" : "bench";
 
-    public DbConnection OpenDb()
+    /// <summary>Every process of the deployment (services and workers).</summary>
+    public IReadOnlyList<ServiceProcess> Processes => _processes;
+
+    /// <param name="ownScansOnly">PostgreSQL: this connection's queries never use an index (each reads its tables by one
+    /// full scan), so that the bench can subtract its own reads from the table-scan counters exactly.</param>
+    public DbConnection OpenDb(bool ownScansOnly = false)
     {
-        DbConnection c = Embedded ? new SqliteConnection(ConnectionString) : new NpgsqlConnection(ConnectionString);
+        var cs = ownScansOnly && !Embedded
+            ? new NpgsqlConnectionStringBuilder(ConnectionString) { Options = "-c enable_indexscan=off -c enable_bitmapscan=off -c enable_indexonlyscan=off" }.ConnectionString
+            : ConnectionString;
+        DbConnection c = Embedded ? new SqliteConnection(cs) : new NpgsqlConnection(cs);
         c.Open();
         return c;
     }

@@ -62,6 +62,11 @@ await using (var dist = await Deployment.StartDistributedAsync(workers: 1))
         await Step("warmup", tasks.WarmUpAsync);
         await Step("throughput", tasks.ThroughputAsync);
         await Step("dispatch", tasks.DispatchSaturatedAsync);
+        // Four workers on the same machine: what a third and fourth process add (or cost) when the cores are shared.
+        await dist.AddWorkerAsync();
+        await dist.AddWorkerAsync();
+        await Step("warmup", tasks.WarmUpAsync);
+        await Step("throughput", tasks.ThroughputAsync);
     }
 }
 

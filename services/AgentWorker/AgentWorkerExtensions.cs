@@ -28,6 +28,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddSingleton<RunningTasks>();
         builder.Services.AddSingleton<ModelFactory>();
         builder.Services.AddSingleton<EventNotifier>();
+        builder.Services.AddSingleton<GroupCommitter>();
         builder.Services.AddScoped<TaskRunner>();
         builder.Services.AddScoped<ToolRegistry>();
         builder.AddFileStore();

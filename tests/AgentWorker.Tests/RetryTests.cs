@@ -67,9 +67,9 @@ public sealed class RetryTests
             {
                 case nameof(ITaskStore.EnsureSchemaAsync):
                     return Task.CompletedTask;
-                case nameof(ITaskStore.ClaimNextAsync):
+                case nameof(ITaskStore.ClaimRunAsync):
                     Interlocked.Increment(ref _claims);
-                    return Task.FromException<TaskRecord?>(new InvalidOperationException("the database is away"));
+                    return Task.FromException<ClaimedRun?>(new InvalidOperationException("the database is away"));
                 default:
                     throw new NotSupportedException(method.Name);
             }

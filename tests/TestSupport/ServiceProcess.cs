@@ -21,6 +21,22 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
 
+    /// <summary>CPU time the process used so far (user + system, from /proc), for benchmarks; 0 once it exited.</summary>
+    public double CpuSeconds()
+    {
+        try
+        {
+            // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name), in clock ticks (100 per second on Linux).
+            var stat = File.ReadAllText($"/proc/{Pid}/stat");
+            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(f[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(f[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return 0;
+        }
+    }
+
     public string Output
     {
         get { lock (_output) return _output.ToString(); }

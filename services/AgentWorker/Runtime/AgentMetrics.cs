@@ -16,6 +16,7 @@ public static class AgentMetrics
 
     public static readonly Counter<long> TasksStarted = Meter.CreateCounter<long>("agents.tasks.started", description: "Task runs started by workers (first claim)");
     public static readonly Counter<long> TasksFinished = Meter.CreateCounter<long>("agents.tasks.finished", description: "Task runs that ended, by outcome");
+    public static readonly Histogram<long> CommitBatchSize = Meter.CreateHistogram<long>("agents.events.commit_batch", "{commit}", "Task steps written in one group-commit transaction");
     public static readonly Counter<long> EventsAppended = Meter.CreateCounter<long>("agents.events.appended", description: "Events written to task logs");
     public static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("agents.tasks.queue_wait", "s", "Accepted to first claimed");
     public static readonly Histogram<double> TaskDuration = Meter.CreateHistogram<double>("agents.tasks.duration", "s", "Claimed to finished (one run)");

@@ -10,7 +10,9 @@ namespace Agents.Micro.AgentWorker.Runtime;
 /// Buffers a run's events and writes them in batches: one transaction per batch (fenced by the lease), at most
 /// <c>Worker:EventFlushMs</c> apart while streaming, and always at a step boundary together with the checkpoint.
 /// </summary>
-public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Action<long, bool>? onCommitted = null)
+/// <param name="commit">Where a batch goes: the worker's <see cref="GroupCommitter"/> (with other tasks' batches), or by default the store on its own.</param>
+public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Action<long, bool>? onCommitted = null,
+    Func<CommitRequest, CancellationToken, Task<long>>? commit = null)
 {
     private readonly List<NewEvent> _buffer = [];
     private readonly Stopwatch _sinceFlush = Stopwatch.StartNew();
@@ -78,11 +80,26 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         }
         _buffer.Clear();
         _uncertain = 0;
+        _pendingCheckpoint = null;
         _sinceFlush.Restart();
         NextIndex = next;
         AgentMetrics.EventsAppended.Add(batch.Count);
         // Only an ending wakes readers as "finished": an interrupt pauses the task, and its readers keep following it.
         onCommitted?.Invoke(next, transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel);
+    }
+
+    private (long Step, string StateJson)? _pendingCheckpoint;
+
+    /// <summary>
+    /// Snapshots <paramref name="state"/> as it is now (its log position: after what is buffered now) and writes it with
+    /// the next commit, whatever that carries — the first flush of a stream, or the step's end — instead of in a commit
+    /// of its own. A later explicit checkpoint replaces it.
+    /// </summary>
+    public void CheckpointWithNextCommit(AgentState state)
+    {
+        state.LogIndex = NextIndex + _buffer.Count;
+        state.EventBytes = Bytes;
+        _pendingCheckpoint = (state.Step, state.ToJson());
     }
 
     /// <summary>Events at the head of the buffer whose commit failed without a clear answer: they may be in the log.</summary>
@@ -100,8 +117,10 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         }
         try
         {
-            var next = await store.CommitAsync(lease, batch, transition, checkpoint is null ? null : (checkpoint.Step, checkpoint.ToJson()),
-                history, ct, expectedNextIdx: NextIndex);
+            var request = new CommitRequest(lease, batch, transition, checkpoint is null ? _pendingCheckpoint : (checkpoint.Step, checkpoint.ToJson()), history, NextIndex);
+            var next = commit is null
+                ? await store.CommitAsync(lease, batch, transition, request.Checkpoint, history, ct, expectedNextIdx: NextIndex)
+                : await commit(request, ct);
             return (next, batch);
         }
         catch (Exception ex) when (ex is not (LeaseLostException or LogMovedException))

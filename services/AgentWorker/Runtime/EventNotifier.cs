@@ -1,17 +1,49 @@
+using System.Threading.Channels;
 using Agents.Micro.Contracts;
 using MassTransit;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 
-/// <summary>Tells readers waiting on a task that new events exist (fire and forget; readers also poll as a fallback).</summary>
-public sealed class EventNotifier(IBus publish, ILogger<EventNotifier> log)
+/// <summary>
+/// Tells readers waiting on a task that new events exist (fire and forget; readers also poll as a fallback). What this
+/// worker committed while the previous notice was being published goes out as one message: with group commit, one
+/// message per commit batch rather than one per task.
+/// </summary>
+public sealed class EventNotifier
 {
-    public void Notify(string taskId, long nextIdx, bool terminal)
+    private readonly Channel<TaskEventsAppended> _pending = Channel.CreateUnbounded<TaskEventsAppended>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly IBus _bus;
+    private readonly ILogger<EventNotifier> _log;
+
+    public EventNotifier(IBus bus, ILogger<EventNotifier> log)
     {
-        _ = Task.Run(async () =>
+        _bus = bus;
+        _log = log;
+        _ = Task.Run(PublishLoopAsync);
+    }
+
+    public void Notify(string taskId, long nextIdx, bool terminal) => _pending.Writer.TryWrite(new TaskEventsAppended(taskId, nextIdx, terminal));
+
+    private async Task PublishLoopAsync()
+    {
+        var batch = new List<TaskEventsAppended>();
+        while (await _pending.Reader.WaitToReadAsync())
         {
-            try { await publish.Publish(new TaskEventsAppended(taskId, nextIdx, terminal)); }
-            catch (Exception ex) { log.LogDebug("event notification for {TaskId} not sent: {Error}", taskId, ex.Message); }
-        });
+            batch.Clear();
+            while (batch.Count < 512 && _pending.Reader.TryRead(out var n)) batch.Add(n);
+            try
+            {
+                // A reader only needs the newest end of each task's log.
+                var newest = batch.GroupBy(n => n.TaskId).Select(g => g.MaxBy(n => n.NextIdx)! with { Terminal = g.Any(n => n.Terminal) }).ToList();
+                // Bounded: a broker that is away delays the notices (they merge meanwhile), it never piles up sends.
+                using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                if (newest.Count == 1) await _bus.Publish(newest[0], bounded.Token);
+                else await _bus.Publish(new TaskEventsAppendedBatch(newest), bounded.Token);
+            }
+            catch (Exception ex)
+            {
+                _log.LogDebug("event notification for {Count} task(s) not sent: {Error}", batch.Count, ex.Message);
+            }
+        }
     }
 }

@@ -23,6 +23,7 @@ public sealed class TaskRunner(
     ToolRegistry tools,
     ModelFactory models,
     WorkerIdentity worker,
+    GroupCommitter committer,
     IOptions<WorkerOptions> options,
     IServiceProvider services,
     ILogger<TaskRunner> log)
@@ -37,28 +38,37 @@ public sealed class TaskRunner(
             await HandBackAsync(taskId, consumerToken);
             return;
         }
-        // A command is a turn for whichever task should run next (the fair scheduler picks it), preferably its own.
-        var task = await store.ClaimNextAsync(taskId, worker.Id, o.LeaseSeconds, o.MaxRunningPerUser, consumerToken);
-        if (task is null)
+        // A command is a turn for whichever task should run next (the fair scheduler picks it), preferably its own. The
+        // claim also reads what the run starts from and, on a first start, appends task_started: one transaction.
+        var run = await store.ClaimRunAsync(taskId, worker.Id, o.LeaseSeconds, o.MaxRunningPerUser,
+            new ClaimRequest(StartedEvent, o.HistoryMaxMessages), consumerToken);
+        if (run is null)
         {
             log.LogDebug("nothing to claim for {TaskId} (finished, held, gone, or its user is at Worker:MaxRunningPerUser)", taskId);
             return;
         }
-        try
-        {
-            await RunClaimedAsync(task, task.Id != taskId);
-        }
-        finally
-        {
-            // This slot is free and the task's user holds one lease fewer: a task that waited for either gets its turn
-            // (on the shared queue, so also while this worker drains: another worker takes it).
-            await PassTurnAsync();
-        }
+        // When the run ends (or waits for a human), the commit that says so also finds the task that may use the freed
+        // slot and sends it a turn (GroupCommitter).
+        await RunClaimedAsync(run, run.Task.Id != taskId);
     }
 
-    private async Task RunClaimedAsync(TaskRecord task, bool claimedForAnother)
+    /// <summary>The <c>task_started</c> event of a task's first start, written by the claim.</summary>
+    private NewEvent StartedEvent(TaskRecord task)
+    {
+        var taskOptions = TaskOptions.FromJson(task.Options);
+        return new NewEvent(EventTypes.TaskStarted, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            conversation_id = task.ConversationId,
+            model_key = taskOptions.ModelKey ?? models.Definition(null)?.Model ?? "local",
+            run_mode = RunSettings.From(taskOptions).Mode,
+            attempt = task.Attempt,
+        }, EventLog.Json), UnixTime.Now());
+    }
+
+    private async Task RunClaimedAsync(ClaimedRun run, bool claimedForAnother)
     {
         var o = options.Value;
+        var task = run.Task;
         var now = UnixTime.Now();
 
         var lease = new TaskLease(task.Id, task.Attempt, worker.Id);
@@ -87,7 +97,8 @@ public sealed class TaskRunner(
         var started = Stopwatch.StartNew();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token);
         linked.CancelAfter(TimeSpan.FromSeconds(o.TaskTimeoutSeconds));
-        var eventLog = new EventLog(store, lease, o.EventFlushMs, services.GetService<EventNotifier>() is { } n ? (next, terminal) => n.Notify(task.Id, next, terminal) : null)
+        Action<long, bool>? notify = services.GetService<EventNotifier>() is { } n ? (next, terminal) => n.Notify(task.Id, next, terminal) : null;
+        var eventLog = new EventLog(store, lease, o.EventFlushMs, notify, committer.CommitAsync)
         {
             NextIndex = task.NextIdx,
             Limits = (o.MaxEventsPerTask, o.MaxEventBytesPerTask),
@@ -98,7 +109,7 @@ public sealed class TaskRunner(
         try
         {
             if (task.CancelRequested) handle.Stop(StopReason.UserCancel);
-            outcome = await RunLoopAsync(task, eventLog, linked.Token);
+            outcome = await RunLoopAsync(run, eventLog, notify, linked.Token);
         }
         catch (OperationCanceledException) when (handle.Reason != StopReason.None || linked.IsCancellationRequested)
         {
@@ -147,30 +158,24 @@ public sealed class TaskRunner(
         }
     }
 
-    private async Task<string> RunLoopAsync(TaskRecord task, EventLog eventLog, CancellationToken ct)
+    private async Task<string> RunLoopAsync(ClaimedRun run, EventLog eventLog, Action<long, bool>? notify, CancellationToken ct)
     {
         var o = options.Value;
+        var task = run.Task;
         var taskOptions = TaskOptions.FromJson(task.Options);
         var settings = RunSettings.From(taskOptions);
         var model = models.Create(taskOptions.ModelKey)
             ?? throw new InvalidOperationException($"model_key '{taskOptions.ModelKey}' is not configured on this worker");
-        var checkpoint = await store.LoadCheckpointAsync(task.Id, ct);
+        var checkpoint = run.Checkpoint;
         AgentState state;
         ResumeDecision? decision = null;
         if (checkpoint is null)
         {
-            // task_started is committed as soon as the task is claimed, so a client sees its task picked up without
-            // waiting for the memory recall (a request to another service) and the history load that follow.
-            // The first claim (an operator's admin_action may already be in the log, so not "the log is empty").
-            if (task.NextIdx == 0 || task.Attempt - task.Handbacks == 1 && !await HasWorkerEventsAsync(task, ct))
+            if (run.Started)
             {
-                eventLog.Add(EventTypes.TaskStarted, new
-                {
-                    conversation_id = task.ConversationId,
-                    model_key = taskOptions.ModelKey ?? models.Definition(null)?.Model ?? "local",
-                    run_mode = settings.Mode,
-                    attempt = task.Attempt,
-                });
+                // task_started was committed with the claim, so a client sees its task picked up without waiting for the
+                // memory recall (a request to another service) that follows.
+                notify?.Invoke(task.NextIdx, false);
                 AgentMetrics.TasksStarted.Add(1, new KeyValuePair<string, object?>("model", taskOptions.ModelKey ?? models.DefaultKey), new("mode", settings.Mode));
             }
             else
@@ -184,14 +189,17 @@ public sealed class TaskRunner(
                     return "gave_up";
                 }
                 eventLog.Add(EventTypes.AttemptRestarted, new { attempt = task.Attempt, from_step = 0 });
+                await eventLog.CommitAsync(ct: ct);
             }
-            await eventLog.CommitAsync(ct: ct);
-            state = await NewStateAsync(task, taskOptions, settings, ct);
-            // Attempts that died before this first checkpoint count against MaxAttempts like later restarts (graceful
+            state = await NewStateAsync(task, taskOptions, settings, run.History, ct);
+            // Attempts that died before the first checkpoint count against MaxAttempts like later restarts (graceful
             // hand-backs do not).
             state.Restarts = (int)Math.Max(0, task.Attempt - 1 - task.Handbacks);
             state.HandbacksSeen = task.Handbacks;
-            await eventLog.CommitAsync(checkpoint: state, ct: ct);
+            // The first checkpoint (the prompt as built, the log position before any model output) rides on the next
+            // commit — the stream's first flush or the step's end — instead of a commit of its own. A run that dies
+            // before it starts over from the history and the recall, which is all this one did.
+            eventLog.CheckpointWithNextCommit(state);
         }
         else
         {
@@ -250,23 +258,17 @@ public sealed class TaskRunner(
         state.PartialThinking = thinking.Length > 0 ? thinking.ToString() : null;
     }
 
-    private async Task<AgentState> NewStateAsync(TaskRecord task, TaskOptions taskOptions, RunSettings settings, CancellationToken ct)
+    private async Task<AgentState> NewStateAsync(TaskRecord task, TaskOptions taskOptions, RunSettings settings, IReadOnlyList<HistoryMessage> history,
+        CancellationToken ct)
     {
         var o = options.Value;
         var system = taskOptions.SystemMessage ?? DefaultSystemMessage;
-        // Independent: the recall (a request to MemoryService) and the history read overlap.
-        var recall = RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
-        var historyRead = o.HistoryMaxMessages > 0
-            ? store.LoadHistoryAsync(task.UserId, task.ConversationId, o.HistoryMaxMessages, ct)
-            : Task.FromResult<IReadOnlyList<HistoryMessage>>([]);
-        await Task.WhenAll(recall, historyRead);
-        var memories = await recall;
+        var memories = await RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
         if (memories.Count > 0) system += "\n\nRelevant memories about the user:\n" + string.Join("\n", memories.Select(m => "- " + m));
         var state = new AgentState();
         state.Messages.Add(new ChatMessage { Role = ChatMessage.System, Content = system });
-        if (o.HistoryMaxMessages > 0)
+        if (history.Count > 0)
         {
-            var history = await historyRead;
             // Earlier turns' images stay as a note: this turn's model may not take images, and the files may be gone.
             var msgs = history.Select(h => System.Text.Json.JsonSerializer.Deserialize<ChatMessage>(h.Content, EventLog.Json)!)
                 .Select(m => m.Images is { Count: > 0 } imgs
@@ -364,30 +366,6 @@ public sealed class TaskRunner(
         catch (Exception ex)
         {
             log.LogError(ex, "task {TaskId}: could not record its end; the lease will expire and it will be retried", eventLog.Lease.TaskId);
-        }
-    }
-
-    /// <summary>Whether any worker wrote to the log yet (only an operator's admin_action events precede a first start).</summary>
-    private async Task<bool> HasWorkerEventsAsync(TaskRecord task, CancellationToken ct) =>
-        (await store.ReadEventsAsync(task.Id, 0, (int)Math.Min(task.NextIdx, 100), ct)).Any(e => e.Type != EventTypes.AdminAction);
-
-    /// <summary>Sends a turn for the task the scheduler would run next, if any (one peek, at most one message).</summary>
-    private async Task PassTurnAsync()
-    {
-        try
-        {
-            var now = UnixTime.Now();
-            if (await store.PeekNextAsync(now, options.Value.MaxRunningPerUser, CancellationToken.None) is not { } next) return;
-            // Bounded: a broker that is down must not hold this slot (or the bus's shutdown) in a send.
-            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            var send = services.GetRequiredService<ISendEndpointProvider>();
-            var endpoint = await send.GetSendEndpoint(QueueNames.AgentTasksAddress);
-            await endpoint.Send(new RunTask(next.Id, next.UserId, "turn"), bounded.Token);
-        }
-        catch (Exception ex)
-        {
-            // The stranded-task sweep sends it later.
-            log.LogWarning("could not pass the turn on ({Error}); the sweep will", ex.Message);
         }
     }
 

@@ -13,13 +13,15 @@ namespace Agents.Micro.TaskApi.Tasks;
 public sealed class TaskDispatcher(IBus bus, ITaskStore store,
     IOptions<DispatchOptions> options, ILogger<TaskDispatcher> log)
 {
-    public async Task<bool> DispatchAsync(TaskRecord task, string reason, CancellationToken ct = default) =>
-        await TrySendAsync(task.Id, new RunTask(task.Id, task.UserId, reason), ct);
+    /// <param name="markedBeforeSend">The row already says it was sent (a new task's insert does): nothing to write
+    /// after a send that works, and the mark is cleared after one that fails, so the sweep sends it.</param>
+    public async Task<bool> DispatchAsync(TaskRecord task, string reason, CancellationToken ct = default, bool markedBeforeSend = false) =>
+        await TrySendAsync(task.Id, new RunTask(task.Id, task.UserId, reason), ct, markedBeforeSend);
 
     public async Task<bool> DispatchResumeAsync(TaskRecord task, string interruptId, string responseType, CancellationToken ct = default) =>
         await TrySendAsync(task.Id, new ResumeTask(task.Id, task.UserId, interruptId, responseType), ct);
 
-    private async Task<bool> TrySendAsync<T>(string taskId, T message, CancellationToken ct) where T : class
+    private async Task<bool> TrySendAsync<T>(string taskId, T message, CancellationToken ct, bool markedBeforeSend = false) where T : class
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(options.Value.SendTimeoutMs);
@@ -27,12 +29,17 @@ public sealed class TaskDispatcher(IBus bus, ITaskStore store,
         {
             var endpoint = await bus.GetSendEndpoint(QueueNames.AgentTasksAddress);
             await endpoint.Send(message, cts.Token);
-            await store.MarkDispatchedAsync(taskId, UnixTime.Now(), CancellationToken.None);
+            if (!markedBeforeSend) await store.MarkDispatchedAsync(taskId, UnixTime.Now(), CancellationToken.None);
             return true;
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
             log.LogWarning("could not dispatch {Message} for task {TaskId} now ({Error}); it will be re-dispatched", typeof(T).Name, taskId, ex.Message);
+            if (markedBeforeSend)
+            {
+                try { await store.MarkDispatchedAsync(taskId, null, CancellationToken.None); }
+                catch (Exception clear) { log.LogWarning("could not clear the dispatch mark of task {TaskId} ({Error}); it is re-dispatched after Dispatch:RedispatchAfterSeconds", taskId, clear.Message); }
+            }
             return false;
         }
     }

@@ -27,55 +27,52 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
         if (r.Options.Images.Count > 0 && !model.Vision)
             return new(null, 400, $"model '{r.Options.ModelKey ?? models.Value.Default}' does not accept images; pick a vision model with model_key");
 
-        // A cheap look first, so that the usual refusal writes nothing at all; the exact check is in the insert below.
+        // One transaction: the per-user cap (exact under racing sends), the conversation, the task. A refusal writes nothing.
         var cap = limits.Value.MaxActivePerUser;
-        if (await store.CountActiveAsync(r.Caller.UserId, ct) >= cap) return new(null, 429, TooMany(cap));
-        var now = UnixTime.Now();
-        var conversationId = r.ConversationId;
-        var create = false;
-        if (conversationId is null)
+        var fresh = r.ConversationId is null;
+        var start = DateTimeOffset.UtcNow;
+        for (var clash = 0; ; clash++)
         {
-            conversationId = await ConversationIds.CreateAsync(store, r.Caller.UserId, ct);
+            var now = UnixTime.Now();
+            // A new v1 conversation's id is its creation time to the millisecond; a clash moves to the next millisecond.
+            var conversationId = r.ConversationId ?? ConversationIds.Format(start.AddMilliseconds(clash));
+            var task = new TaskRecord
+            {
+                // Internal ids are the server's; a client's task_id is unique within its user only (ClientId).
+                Id = Guid.NewGuid().ToString(),
+                ClientId = r.TaskId,
+                ConversationId = conversationId,
+                UserId = r.Caller.UserId,
+                Status = TaskStatus.Running,
+                Query = r.Options.Message ?? "",
+                Options = r.Options.ToJson(),
+                CreatedAt = now,
+                UpdatedAt = now,
+                // Marked sent before the send (cleared if it fails): one write fewer on every send that works.
+                DispatchedAt = now,
+                // Where this task's trace began: its resume, cancel and retries link back to it.
+                TraceParent = TraceParent.Current(),
+            };
+            switch (await store.CreateTaskAsync(task, r.CreateConversationIfMissing, cap, ct, freshConversation: fresh))
+            {
+                case CreateTaskResult.ConversationExists when clash < 1000:
+                    continue;
+                case CreateTaskResult.ConversationExists:
+                    throw new InvalidOperationException("could not allocate a conversation id");
+                case CreateTaskResult.TooManyActive:
+                    return new(null, 429, TooMany(cap));
+                case CreateTaskResult.ConversationBusy:
+                    return new(null, 409, $"conversation '{conversationId}' already has a running or interrupted task; wait for it, resume it or cancel it");
+                case CreateTaskResult.DuplicateTaskId:
+                    return new(null, 409, $"task_id '{task.PublicId}' already exists");
+                case CreateTaskResult.ConversationNotFound:
+                    return new(null, 404, $"conversation '{conversationId}' not found");
+            }
+            TaskApiTelemetry.TasksAccepted.Add(1, new KeyValuePair<string, object?>("model", r.Options.ModelKey ?? models.Value.Default),
+                new("mode", TaskApiTelemetry.ModeOf(r.Options)));
+            await dispatcher.DispatchAsync(task, "new", ct, markedBeforeSend: true);
+            return new(task, 202, null);
         }
-        else if (await store.GetConversationAsync(r.Caller.UserId, conversationId, ct) is null)
-        {
-            if (!r.CreateConversationIfMissing) return new(null, 404, $"conversation '{conversationId}' not found");
-            create = true;
-        }
-
-        var task = new TaskRecord
-        {
-            // Internal ids are the server's; a client's task_id is unique within its user only (ClientId).
-            Id = Guid.NewGuid().ToString(),
-            ClientId = r.TaskId,
-            ConversationId = conversationId,
-            UserId = r.Caller.UserId,
-            Status = TaskStatus.Running,
-            Query = r.Options.Message ?? "",
-            Options = r.Options.ToJson(),
-            CreatedAt = now,
-            UpdatedAt = now,
-            // Where this task's trace began: its resume, cancel and retries link back to it.
-            TraceParent = TraceParent.Current(),
-        };
-        // The cap is checked in the same transaction as the insert (exact under racing sends); a refusal writes nothing.
-        switch (await store.CreateTaskAsync(task, create, cap, ct))
-        {
-            case CreateTaskResult.TooManyActive:
-                // Lost a race at the limit: the conversation made for this send is empty, and goes too.
-                if (r.ConversationId is null) await store.DeleteConversationAsync(r.Caller.UserId, conversationId, CancellationToken.None);
-                return new(null, 429, TooMany(cap));
-            case CreateTaskResult.ConversationBusy:
-                return new(null, 409, $"conversation '{conversationId}' already has a running or interrupted task; wait for it, resume it or cancel it");
-            case CreateTaskResult.DuplicateTaskId:
-                return new(null, 409, $"task_id '{task.PublicId}' already exists");
-            case CreateTaskResult.ConversationNotFound:
-                return new(null, 404, $"conversation '{conversationId}' not found");
-        }
-        TaskApiTelemetry.TasksAccepted.Add(1, new KeyValuePair<string, object?>("model", r.Options.ModelKey ?? models.Value.Default),
-            new("mode", TaskApiTelemetry.ModeOf(r.Options)));
-        await dispatcher.DispatchAsync(task, "new", ct);
-        return new(task, 202, null);
     }
 
     public static string TooMany(int cap) =>

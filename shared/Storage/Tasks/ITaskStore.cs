@@ -18,7 +18,9 @@ public interface ITaskStore
     /// active task in one conversation, a client id the user already used, and — exactly, under any concurrency — a
     /// task beyond <paramref name="maxActivePerUser"/> running, queued or interrupted tasks of its user.
     /// </summary>
-    Task<CreateTaskResult> CreateTaskAsync(TaskRecord task, bool createConversation, int maxActivePerUser = int.MaxValue, CancellationToken ct = default);
+    /// <param name="freshConversation">Create the conversation, which must not exist yet (<see cref="CreateTaskResult.ConversationExists"/> otherwise).</param>
+    Task<CreateTaskResult> CreateTaskAsync(TaskRecord task, bool createConversation, int maxActivePerUser = int.MaxValue, CancellationToken ct = default,
+        bool freshConversation = false);
     /// <summary>By internal id (workers, operators).</summary>
     Task<TaskRecord?> GetTaskAsync(string taskId, CancellationToken ct = default);
     /// <summary>By the id the user knows it by (<see cref="TaskRecord.ClientId"/>); another user's tasks are never found.</summary>
@@ -28,7 +30,8 @@ public interface ITaskStore
     Task<IReadOnlyList<TaskRecord>> ListTasksAsync(string userId, string conversationId, CancellationToken ct = default);
     Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(string taskId, long from, int limit, CancellationToken ct = default);
 
-    Task MarkDispatchedAsync(string taskId, double at, CancellationToken ct = default);
+    /// <summary>Records when the task's command was sent (null: it was not, and the stranded-task sweep sends it).</summary>
+    Task MarkDispatchedAsync(string taskId, double? at, CancellationToken ct = default);
     /// <summary>Running tasks nobody holds whose dispatch is older than <paramref name="dispatchedBefore"/>, or whose lease expired.</summary>
     Task<IReadOnlyList<TaskRecord>> FindStrandedAsync(double now, double dispatchedBefore, int limit, CancellationToken ct = default);
 
@@ -42,6 +45,12 @@ public interface ITaskStore
     /// and a claimer that stops mid-claim blocks no other. Null when nothing can run now.
     /// </summary>
     Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseSeconds, int maxRunningPerUser, CancellationToken ct = default);
+    /// <summary>
+    /// <see cref="ClaimNextAsync"/> and the start of the run in one transaction: the checkpoint, and for a run without one
+    /// the history (<see cref="ClaimRequest.HistoryMaxMessages"/>) and, on its first start, <c>task_started</c>
+    /// (<see cref="ClaimRequest.StartedEvent"/>) appended. One commit where a claim, a read, an append and a read were four.
+    /// </summary>
+    Task<ClaimedRun?> ClaimRunAsync(string? preferredTaskId, string owner, double leaseSeconds, int maxRunningPerUser, ClaimRequest request, CancellationToken ct = default);
     /// <summary>The task <see cref="ClaimNextAsync"/> would take now (id and user), without claiming it.</summary>
     Task<(string Id, string UserId)?> PeekNextAsync(double now, int maxRunningPerUser, CancellationToken ct = default);
     /// <summary>
@@ -69,6 +78,15 @@ public interface ITaskStore
     Task<long> CommitAsync(TaskLease lease, IReadOnlyList<NewEvent> events, TaskTransition? transition = null,
         (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default,
         long? expectedNextIdx = null);
+
+    /// <summary>
+    /// Group commit: the steps of many tasks in one transaction (on PostgreSQL one round trip), each fenced on its own as
+    /// <see cref="CommitAsync"/> fences it — a refused request changes nothing and does not stop the others. When the
+    /// batch frees slots, up to <paramref name="turns"/> waiting tasks that can be claimed now (fair order, users below
+    /// <paramref name="maxRunningPerUser"/>) are read in the same transaction, for the caller to send a turn to.
+    /// </summary>
+    Task<CommitBatchResult> CommitManyAsync(IReadOnlyList<CommitRequest> requests, int turns = 0, int maxRunningPerUser = int.MaxValue,
+        CancellationToken ct = default);
 
     Task<(long Step, string StateJson)?> LoadCheckpointAsync(string taskId, CancellationToken ct = default);
     Task<IReadOnlyList<HistoryMessage>> LoadHistoryAsync(string userId, string conversationId, int maxMessages, CancellationToken ct = default);

@@ -170,7 +170,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             new { u = userId }, cancellationToken: ct))).ToList();
     }
 
-    public async Task<CreateTaskResult> CreateTaskAsync(TaskRecord t, bool createConversation, int maxActivePerUser = int.MaxValue, CancellationToken ct = default)
+    public async Task<CreateTaskResult> CreateTaskAsync(TaskRecord t, bool createConversation, int maxActivePerUser = int.MaxValue, CancellationToken ct = default,
+        bool freshConversation = false)
     {
         t.ClientId ??= t.Id;
         try
@@ -186,19 +187,25 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     if (await conn.ExecuteScalarAsync<long>(CountActiveSql, new { u = t.UserId }, tx) >= maxActivePerUser)
                         return CreateTaskResult.TooManyActive;
                 }
-                if (createConversation)
+                if (createConversation || freshConversation)
                 {
-                    await conn.ExecuteAsync(
-                        "INSERT INTO conversations(user_id, id, title, created_at, updated_at) VALUES (@UserId, @ConversationId, NULL, @CreatedAt, @CreatedAt) ON CONFLICT (user_id, id) DO NOTHING",
+                    // The conversation joins the task's transaction: a refused task leaves no empty conversation behind.
+                    var inserted = await conn.ExecuteScalarAsync<long?>(
+                        "INSERT INTO conversations(user_id, id, title, created_at, updated_at) VALUES (@UserId, @ConversationId, NULL, @CreatedAt, @CreatedAt) ON CONFLICT (user_id, id) DO NOTHING RETURNING 1",
                         t, tx);
+                    if (inserted is null && freshConversation) return CreateTaskResult.ConversationExists;
                 }
-                var touched = await conn.ExecuteAsync(
-                    "UPDATE conversations SET updated_at = @CreatedAt WHERE user_id = @UserId AND id = @ConversationId", t, tx);
-                if (touched == 0) return CreateTaskResult.ConversationNotFound;
+                if (!freshConversation)
+                {
+                    var touched = await conn.ExecuteAsync(
+                        "UPDATE conversations SET updated_at = @CreatedAt WHERE user_id = @UserId AND id = @ConversationId", t, tx);
+                    if (touched == 0) return CreateTaskResult.ConversationNotFound;
+                }
+                // dispatched_at may be set by the caller before it sends the command (cleared again if the send fails).
                 await conn.ExecuteAsync(
                     $"""
-                    INSERT INTO tasks(id, client_id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at, trace_parent)
-                    VALUES (@Id, @ClientId, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt, @TraceParent)
+                    INSERT INTO tasks(id, client_id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at, dispatched_at, trace_parent)
+                    VALUES (@Id, @ClientId, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt, @DispatchedAt, @TraceParent)
                     """, t, tx);
                 return CreateTaskResult.Created;
             }, ct);
@@ -251,7 +258,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             new { t = taskId, f = from, l = limit }, cancellationToken: ct))).ToList();
     }
 
-    public Task MarkDispatchedAsync(string taskId, double at, CancellationToken ct = default) =>
+    public Task MarkDispatchedAsync(string taskId, double? at, CancellationToken ct = default) =>
         db.WriteAsync((conn, tx) => conn.ExecuteAsync(
             "UPDATE tasks SET dispatched_at = @at WHERE id = @id AND status = 'running'", new { id = taskId, at }, tx), ct);
 
@@ -288,7 +295,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         SELECT t.id AS Id, t.user_id AS UserId FROM tasks t LEFT JOIN held h ON h.user_id = t.user_id
         WHERE t.status = 'running' AND (t.lease_owner IS NULL OR t.lease_expires_at < @now) AND COALESCE(h.n, 0) < @max{0}
         ORDER BY COALESCE(h.n, 0), CASE WHEN t.id = @pref THEN 0 ELSE 1 END, t.created_at, t.id
-        LIMIT 1
+        LIMIT @limit
         """;
 
     private static readonly string Candidates = string.Format(CultureInfo.InvariantCulture, CandidatesTemplate, "");
@@ -297,8 +304,12 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
 
     private sealed record Candidate(string Id, string UserId);
 
-    public Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseSeconds, int maxRunningPerUser, CancellationToken ct = default) =>
-        db.WriteAsync<TaskRecord?>(async (conn, tx) =>
+    public async Task<TaskRecord?> ClaimNextAsync(string? preferredTaskId, string owner, double leaseSeconds, int maxRunningPerUser, CancellationToken ct = default) =>
+        (await ClaimRunAsync(preferredTaskId, owner, leaseSeconds, maxRunningPerUser, new ClaimRequest(), ct))?.Task;
+
+    public Task<ClaimedRun?> ClaimRunAsync(string? preferredTaskId, string owner, double leaseSeconds, int maxRunningPerUser, ClaimRequest request,
+        CancellationToken ct = default) =>
+        db.WriteAsync<ClaimedRun?>(async (conn, tx) =>
         {
             // PostgreSQL: the pick takes its user's lock, waited for at most a second — a worker frozen mid-claim
             // (SIGSTOP) holds up no other user, and that user only briefly — and the user's leases are counted again
@@ -316,7 +327,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 if (db.IsPostgres)
                 {
                     pick = await conn.QuerySingleOrDefaultAsync<Candidate>(PgCandidatesForClaim,
-                        new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "", skip = skip.ToArray() }, tx);
+                        new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "", skip = skip.ToArray(), limit = 1 }, tx);
                     if (pick is null) return null;
                     // Another claim for this user holds the lock for milliseconds; a frozen one for as long as it is
                     // frozen. Wait up to a second for it, then leave this user's tasks to other turns.
@@ -337,7 +348,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 }
                 else
                 {
-                    pick = await conn.QuerySingleOrDefaultAsync<Candidate>(Candidates, new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "" }, tx);
+                    pick = await conn.QuerySingleOrDefaultAsync<Candidate>(Candidates, new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "", limit = 1 }, tx);
                     if (pick is null) return null;
                 }
                 var claimed = await conn.QuerySingleOrDefaultAsync<TaskRecord>(
@@ -347,16 +358,42 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     WHERE id = @id AND status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)
                     RETURNING {TaskSelect}
                     """, new { id = pick.Id, owner, until = now + leaseSeconds, now }, tx);
-                if (claimed is not null) return claimed;
+                if (claimed is not null) return await BeginRunAsync(conn, tx, claimed, request);
             }
             return null;
         }, ct);
+
+    /// <summary>The reads (and the first start's append) that begin a claimed run, in the claim's transaction.</summary>
+    private async Task<ClaimedRun> BeginRunAsync(DbConnection conn, DbTransaction tx, TaskRecord task, ClaimRequest request)
+    {
+        var row = await conn.QuerySingleOrDefaultAsync<(long Step, string State)?>(
+            $"SELECT step, {db.JsonText("state")} AS state FROM task_checkpoints WHERE task_id = @t", new { t = task.Id }, tx);
+        (long, string)? checkpoint = row is { } r ? (r.Step, r.State) : null;
+        if (checkpoint is not null) return new ClaimedRun(task, checkpoint, [], false);
+        // The first start: nothing in the log, or only an operator's admin_action before this first attempt (graceful
+        // hand-backs do not count as attempts). Otherwise an earlier attempt died between task_started and its first checkpoint.
+        var first = task.NextIdx == 0 || task.Attempt - task.Handbacks == 1 && !await conn.ExecuteScalarAsync<bool>(
+            $"SELECT EXISTS (SELECT 1 FROM task_events WHERE task_id = @t AND type <> '{EventTypes.AdminAction}')", new { t = task.Id }, tx);
+        var started = false;
+        if (first && request.StartedEvent is { } make)
+        {
+            var e = make(task);
+            task.NextIdx = await conn.ExecuteScalarAsync<long>(
+                "UPDATE tasks SET next_idx = next_idx + 1 WHERE id = @id RETURNING next_idx", new { id = task.Id }, tx);
+            await InsertEventsAsync(conn, tx, task.Id, task.NextIdx - 1, [e]);
+            started = true;
+        }
+        IReadOnlyList<HistoryMessage> history = request.HistoryMaxMessages <= 0 ? [] : (await conn.QueryAsync<HistoryMessage>(
+            HistorySql,
+            new { u = task.UserId, c = task.ConversationId, l = request.HistoryMaxMessages }, tx)).Reverse().ToList();
+        return new ClaimedRun(task, null, history, started);
+    }
 
     public async Task<(string Id, string UserId)?> PeekNextAsync(double now, int maxRunningPerUser, CancellationToken ct = default)
     {
         await using var conn = await db.OpenAsync(ct);
         var pick = await conn.QuerySingleOrDefaultAsync<Candidate>(new CommandDefinition(Candidates,
-            new { now, max = maxRunningPerUser, pref = "" }, cancellationToken: ct));
+            new { now, max = maxRunningPerUser, pref = "", limit = 1 }, cancellationToken: ct));
         return pick is null ? null : (pick.Id, pick.UserId);
     }
 
@@ -388,10 +425,14 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             // One row locked elsewhere (a slow commit, a frozen caller) must not hold up all of this worker's leases:
             // give up after a second; the next beat tries again, well within the lease.
             if (db.IsPostgres) await conn.ExecuteAsync("SET LOCAL lock_timeout = '1s'", transaction: tx);
+            // Rows are locked in id order, the order group commits lock them in: the two never deadlock.
+            var locked = db.IsPostgres
+                ? $"id IN (SELECT id FROM tasks WHERE lease_owner = @owner AND status = 'running' AND {ids} ORDER BY id FOR UPDATE)"
+                : ids;
             return await conn.QueryAsync<(string, bool)>(
             $"""
             UPDATE tasks SET lease_expires_at = @until
-            WHERE lease_owner = @owner AND status = 'running' AND {ids}
+            WHERE lease_owner = @owner AND status = 'running' AND {locked}
             RETURNING id, cancel_requested
             """, new { owner, until = leaseUntil, ids = taskIds.ToArray() }, tx);
         }, ct);
@@ -409,72 +450,223 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         return row;
     }
 
-    public Task<long> CommitAsync(TaskLease lease, IReadOnlyList<NewEvent> events, TaskTransition? transition = null,
+    public async Task<long> CommitAsync(TaskLease lease, IReadOnlyList<NewEvent> events, TaskTransition? transition = null,
         (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default,
         long? expectedNextIdx = null)
     {
-        var now = UnixTime.Now();
-        var set = new StringBuilder("next_idx = next_idx + @n, updated_at = @now");
-        var p = new DynamicParameters(new { id = lease.TaskId, a = lease.Attempt, o = lease.Owner, n = (long)events.Count, now });
+        var (next, refused) = (await CommitManyAsync([new CommitRequest(lease, events, transition, checkpoint, history, expectedNextIdx)], ct: ct)).Outcomes[0];
+        return refused is null ? next : throw refused;
+    }
+
+    public async Task<CommitBatchResult> CommitManyAsync(IReadOnlyList<CommitRequest> requests, int turns = 0, int maxRunningPerUser = int.MaxValue,
+        CancellationToken ct = default)
+    {
+        if (requests.Count == 0) return new CommitBatchResult([], []);
+        try
+        {
+            return db.IsPostgres ? await PgCommitManyAsync(requests, turns, maxRunningPerUser, ct) : await SqliteCommitManyAsync(requests, turns, maxRunningPerUser, ct);
+        }
+        catch (DbException ex) when (requests.Count > 1 && IsRefusedData(ex))
+        {
+            // One request's data was refused (the whole transaction rolled back, nothing was written): commit each on its
+            // own, so the others land and only that one learns why.
+            var outcomes = new List<(long, Exception?)>();
+            var found = new List<(string, string)>();
+            foreach (var r in requests)
+            {
+                try
+                {
+                    var one = await CommitManyAsync([r], r.FreesSlot ? turns : 0, maxRunningPerUser, ct);
+                    outcomes.Add(one.Outcomes[0]);
+                    found.AddRange(one.Turns.Where(t => !found.Contains(t)));
+                }
+                catch (DbException each) when (IsRefusedData(each))
+                {
+                    outcomes.Add((0, each));
+                }
+            }
+            return new CommitBatchResult(outcomes, found.Take(turns).ToList());
+        }
+    }
+
+    /// <summary>SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the data, not the server.</summary>
+    private static bool IsRefusedData(DbException ex) => ex switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState.StartsWith("22", StringComparison.Ordinal) || pg.SqlState.StartsWith("23", StringComparison.Ordinal),
+        Microsoft.Data.Sqlite.SqliteException sq => sq.SqliteErrorCode == 19,
+        _ => false,
+    };
+
+    /// <summary>The columns a step's transition sets, with its parameters named after <paramref name="p"/>'s prefix.</summary>
+    private string TransitionSet(TaskTransition? transition, Func<string, string> name, DynamicParameters p)
+    {
+        var set = new StringBuilder($"next_idx = next_idx + @{name("n")}, updated_at = @now");
         switch (transition)
         {
             case TaskTransition.Complete c:
-                set.Append($", status = 'completed', result = {db.Json("result")}, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
-                p.Add("result", SqlDatabase.StorableJson(c.ResultJson));
+                set.Append($", status = 'completed', result = {db.Json(name("result"))}, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
+                p.Add(name("result"), SqlDatabase.StorableJson(c.ResultJson));
                 break;
             case TaskTransition.Fail f:
-                set.Append(", status = 'error', error = @error, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
-                p.Add("error", f.Error);
+                set.Append($", status = 'error', error = @{name("error")}, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
+                p.Add(name("error"), f.Error);
                 break;
             case TaskTransition.Cancel:
                 set.Append(", status = 'cancelled', finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
                 break;
             case TaskTransition.Interrupt i:
-                set.Append($", status = 'interrupted', interrupt = {db.Json("interrupt")}, interrupt_id = @iid, resume = NULL, lease_owner = NULL, lease_expires_at = NULL");
-                p.Add("interrupt", SqlDatabase.StorableJson(i.InterruptJson));
-                p.Add("iid", i.InterruptId);
+                set.Append($", status = 'interrupted', interrupt = {db.Json(name("interrupt"))}, interrupt_id = @{name("iid")}, resume = NULL, lease_owner = NULL, lease_expires_at = NULL");
+                p.Add(name("interrupt"), SqlDatabase.StorableJson(i.InterruptJson));
+                p.Add(name("iid"), i.InterruptId);
                 break;
             case TaskTransition.Release r:
                 set.Append(", lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL");
                 if (r.Graceful) set.Append(", handbacks = handbacks + 1");
                 break;
         }
+        return set.ToString();
+    }
+
+    /// <summary>
+    /// PostgreSQL: one statement per request — the fenced update of the task row, and, only when it matched, its events,
+    /// checkpoint and history through data-modifying CTEs — all sent as one batch (one round trip), in one transaction.
+    /// Requests go in task-id order, the order <see cref="RenewLeasesAsync"/> locks rows in, so the two never deadlock.
+    /// </summary>
+    private Task<CommitBatchResult> PgCommitManyAsync(IReadOnlyList<CommitRequest> requests, int turns, int maxRunningPerUser, CancellationToken ct)
+    {
+        var now = UnixTime.Now();
+        var order = Enumerable.Range(0, requests.Count).OrderBy(i => requests[i].Lease.TaskId, StringComparer.Ordinal).ToList();
+        var sql = new StringBuilder();
+        var p = new DynamicParameters(new { now });
+        foreach (var i in order)
+        {
+            var r = requests[i];
+            string N(string x) => $"r{i}_{x}";
+            p.Add(N("id"), r.Lease.TaskId);
+            p.Add(N("a"), r.Lease.Attempt);
+            p.Add(N("o"), r.Lease.Owner);
+            p.Add(N("n"), (long)r.Events.Count);
+            var fence = $"id = @{N("id")} AND attempt = @{N("a")} AND lease_owner = @{N("o")} AND status = 'running'";
+            var expected = "";
+            if (r.ExpectedNextIdx is { } exp)
+            {
+                expected = $" AND next_idx = @{N("exp")}";
+                p.Add(N("exp"), exp);
+            }
+            sql.Append($"WITH u AS (UPDATE tasks SET {TransitionSet(r.Transition, N, p)} WHERE {fence}{expected} RETURNING id, user_id, conversation_id, next_idx)");
+            if (r.Events.Count > 0)
+            {
+                sql.Append($"""
+                    , e AS (INSERT INTO task_events(task_id, idx, type, data, ts)
+                      SELECT u.id, u.next_idx - @{N("n")} + x.ord - 1, x.type, x.data::jsonb, x.ts
+                      FROM u, unnest(@{N("types")}::text[], @{N("data")}::text[], @{N("ts")}::float8[]) WITH ORDINALITY AS x(type, data, ts, ord))
+                    """);
+                p.Add(N("types"), r.Events.Select(e => e.Type).ToArray());
+                p.Add(N("data"), r.Events.Select(e => SqlDatabase.StorableJson(e.DataJson)).ToArray());
+                p.Add(N("ts"), r.Events.Select(e => e.Ts).ToArray());
+            }
+            if (r.Checkpoint is { } cp)
+            {
+                sql.Append($"""
+                    , c AS (INSERT INTO task_checkpoints(task_id, step, state, updated_at) SELECT u.id, @{N("step")}, @{N("state")}::jsonb, @now FROM u
+                      ON CONFLICT (task_id) DO UPDATE SET step = excluded.step, state = excluded.state, updated_at = excluded.updated_at)
+                    """);
+                p.Add(N("step"), cp.Step);
+                p.Add(N("state"), SqlDatabase.StorableJson(cp.StateJson));
+            }
+            if (r.History is { Count: > 0 } history)
+            {
+                // One active task per conversation: nobody else appends to this history meanwhile.
+                sql.Append($"""
+                    , h AS (INSERT INTO conversation_messages(user_id, conversation_id, seq, task_id, role, content)
+                      SELECT u.user_id, u.conversation_id,
+                             COALESCE((SELECT MAX(m.seq) FROM conversation_messages m WHERE m.user_id = u.user_id AND m.conversation_id = u.conversation_id), -1) + x.ord,
+                             u.id, x.role, x.content::jsonb
+                      FROM u, unnest(@{N("roles")}::text[], @{N("contents")}::text[]) WITH ORDINALITY AS x(role, content, ord))
+                    , v AS (UPDATE conversations cv SET updated_at = @now FROM u WHERE cv.user_id = u.user_id AND cv.id = u.conversation_id)
+                    """);
+                p.Add(N("roles"), history.Select(h => h.Role).ToArray());
+                p.Add(N("contents"), history.Select(h => SqlDatabase.StorableJson(h.Content)).ToArray());
+            }
+            // Matched: where the log ends now. Not matched: where it ends if the lease is still this attempt's (the
+            // statement's snapshot is from before it, and it changed nothing), else no row.
+            sql.Append($" SELECT 0 AS k, next_idx AS n FROM u UNION ALL SELECT 1, next_idx FROM tasks WHERE NOT EXISTS (SELECT 1 FROM u) AND {fence};\n");
+        }
+        var wantTurns = turns > 0 && requests.Any(r => r.FreesSlot);
+        if (wantTurns)
+        {
+            sql.Append(string.Format(CultureInfo.InvariantCulture, CandidatesTemplate, "")).Append(';');
+            p.Add("max", maxRunningPerUser);
+            p.Add("pref", "");
+            p.Add("limit", turns);
+        }
         return db.WriteAsync(async (conn, tx) =>
         {
-            // The owner comes back with the update: the history rows below need it, and a second read would cost a round trip.
-            var expected = expectedNextIdx is null ? "" : " AND next_idx = @exp";
-            if (expectedNextIdx is { } exp) p.Add("exp", exp);
-            var row = await conn.QuerySingleOrDefaultAsync<CommittedRow>(
-                $"UPDATE tasks SET {set} WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running'{expected} RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId", p, tx);
-            if (row is null)
+            var outcomes = new (long, Exception?)[requests.Count];
+            using var grid = await conn.QueryMultipleAsync(new CommandDefinition(sql.ToString(), p, tx, cancellationToken: ct));
+            foreach (var i in order)
             {
-                // Still ours and running, but the log is elsewhere than expected: an earlier commit of ours landed.
-                var held = expectedNextIdx is null ? null : await conn.QuerySingleOrDefaultAsync<long?>(
-                    "SELECT next_idx FROM tasks WHERE id = @id AND attempt = @a AND lease_owner = @o AND status = 'running'", p, tx);
-                throw held is { } at ? new LogMovedException(lease.TaskId, at) : new LeaseLostException(lease.TaskId);
+                var row = (await grid.ReadAsync<(int K, long N)>()).Select(x => ((int K, long N)?)x).FirstOrDefault();
+                outcomes[i] = Outcome(requests[i], row);
             }
-            var next = row.NextIdx;
-            await InsertEventsAsync(conn, tx, lease.TaskId, next - events.Count, events);
-            if (checkpoint is { } cp)
-            {
-                await conn.ExecuteAsync(
-                    $"""
-                    INSERT INTO task_checkpoints(task_id, step, state, updated_at) VALUES (@t, @s, {db.Json("st")}, @now)
-                    ON CONFLICT (task_id) DO UPDATE SET step = excluded.step, state = excluded.state, updated_at = excluded.updated_at
-                    """, new { t = lease.TaskId, s = cp.Step, st = SqlDatabase.StorableJson(cp.StateJson), now }, tx);
-            }
-            if (history is { Count: > 0 })
-            {
-                var seq = await conn.ExecuteScalarAsync<long>(
-                    "SELECT COALESCE(MAX(seq), -1) + 1 FROM conversation_messages WHERE user_id = @u AND conversation_id = @c",
-                    new { u = row.UserId, c = row.ConversationId }, tx);
-                await InsertHistoryAsync(conn, tx, row, lease.TaskId, seq, history);
-                await conn.ExecuteAsync("UPDATE conversations SET updated_at = @now WHERE user_id = @u AND id = @c",
-                    new { now, u = row.UserId, c = row.ConversationId }, tx);
-            }
-            return next;
+            var found = wantTurns ? (await grid.ReadAsync<Candidate>()).Select(c => (c.Id, c.UserId)).ToList() : [];
+            return new CommitBatchResult(outcomes, found);
         }, ct);
     }
+
+    private static (long, Exception?) Outcome(CommitRequest r, (int K, long N)? row) => row switch
+    {
+        { K: 0 } matched => (matched.N, null),
+        { } held when r.ExpectedNextIdx is not null => (0, new LogMovedException(r.Lease.TaskId, held.N)),
+        _ => (0, new LeaseLostException(r.Lease.TaskId)),
+    };
+
+    /// <summary>SQLite: the same steps as statements in one transaction (in process: no round trips to save, one commit for all).</summary>
+    private Task<CommitBatchResult> SqliteCommitManyAsync(IReadOnlyList<CommitRequest> requests, int turns, int maxRunningPerUser, CancellationToken ct) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            var now = UnixTime.Now();
+            var outcomes = new List<(long, Exception?)>();
+            foreach (var r in requests)
+            {
+                var p = new DynamicParameters(new { id = r.Lease.TaskId, a = r.Lease.Attempt, o = r.Lease.Owner, n = (long)r.Events.Count, now });
+                var expected = r.ExpectedNextIdx is null ? "" : " AND next_idx = @exp";
+                if (r.ExpectedNextIdx is { } exp) p.Add("exp", exp);
+                const string fence = "id = @id AND attempt = @a AND lease_owner = @o AND status = 'running'";
+                var row = await conn.QuerySingleOrDefaultAsync<CommittedRow>(
+                    $"UPDATE tasks SET {TransitionSet(r.Transition, x => x, p)} WHERE {fence}{expected} RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId", p, tx);
+                if (row is null)
+                {
+                    var held = await conn.QuerySingleOrDefaultAsync<long?>($"SELECT next_idx FROM tasks WHERE {fence}", p, tx);
+                    outcomes.Add(Outcome(r, held is { } at ? (1, at) : null));
+                    continue;
+                }
+                await InsertEventsAsync(conn, tx, r.Lease.TaskId, row.NextIdx - r.Events.Count, r.Events);
+                if (r.Checkpoint is { } cp)
+                {
+                    await conn.ExecuteAsync(
+                        """
+                        INSERT INTO task_checkpoints(task_id, step, state, updated_at) VALUES (@t, @s, @st, @now)
+                        ON CONFLICT (task_id) DO UPDATE SET step = excluded.step, state = excluded.state, updated_at = excluded.updated_at
+                        """, new { t = r.Lease.TaskId, s = cp.Step, st = SqlDatabase.StorableJson(cp.StateJson), now }, tx);
+                }
+                if (r.History is { Count: > 0 } history)
+                {
+                    var seq = await conn.ExecuteScalarAsync<long>(
+                        "SELECT COALESCE(MAX(seq), -1) + 1 FROM conversation_messages WHERE user_id = @u AND conversation_id = @c",
+                        new { u = row.UserId, c = row.ConversationId }, tx);
+                    await InsertHistoryAsync(conn, tx, row, r.Lease.TaskId, seq, history);
+                    await conn.ExecuteAsync("UPDATE conversations SET updated_at = @now WHERE user_id = @u AND id = @c",
+                        new { now, u = row.UserId, c = row.ConversationId }, tx);
+                }
+                outcomes.Add((row.NextIdx, null));
+            }
+            IReadOnlyList<(string, string)> found = [];
+            if (turns > 0 && requests.Any(r => r.FreesSlot))
+                found = (await conn.QueryAsync<Candidate>(Candidates, new { now, max = maxRunningPerUser, pref = "", limit = turns }, tx))
+                    .Select(c => (c.Id, c.UserId)).ToList();
+            return new CommitBatchResult(outcomes, found);
+        }, ct);
 
     private sealed record CommittedRow(long NextIdx, string UserId, string ConversationId);
 
@@ -529,11 +721,15 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         return row is { } r ? (r.Step, r.State) : null;
     }
 
+    /// <summary>A conversation's newest @l messages, newest first.</summary>
+    private string HistorySql =>
+        $"SELECT seq, task_id, role, {db.JsonText("content")} AS content FROM conversation_messages WHERE user_id = @u AND conversation_id = @c ORDER BY seq DESC LIMIT @l";
+
     public async Task<IReadOnlyList<HistoryMessage>> LoadHistoryAsync(string userId, string conversationId, int maxMessages, CancellationToken ct = default)
     {
         await using var conn = await db.OpenAsync(ct);
         var rows = await conn.QueryAsync<HistoryMessage>(new CommandDefinition(
-            $"SELECT seq, task_id, role, {db.JsonText("content")} AS content FROM conversation_messages WHERE user_id = @u AND conversation_id = @c ORDER BY seq DESC LIMIT @l",
+            HistorySql,
             new { u = userId, c = conversationId, l = maxMessages }, cancellationToken: ct));
         return rows.Reverse().ToList();
     }

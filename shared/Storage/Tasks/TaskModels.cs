@@ -120,7 +120,33 @@ public abstract record TaskTransition
     public sealed record Release(bool Graceful = false) : TaskTransition;
 }
 
-public enum CreateTaskResult { Created, ConversationBusy, DuplicateTaskId, ConversationNotFound, TooManyActive }
+/// <summary>
+/// What a worker needs to begin the run it claimed, read (and its first event written) in the claim's own transaction:
+/// the task as claimed (<see cref="TaskRecord.NextIdx"/> after <c>task_started</c> when that was written), its last
+/// checkpoint, and — for a run without one — the conversation's recent history.
+/// </summary>
+/// <param name="Started">True when this claim wrote the task's <c>task_started</c> (its first start).</param>
+public sealed record ClaimedRun(TaskRecord Task, (long Step, string StateJson)? Checkpoint, IReadOnlyList<HistoryMessage> History, bool Started);
+
+/// <summary>How a claim begins a run: the first start's event (null: write none) and how much history to read.</summary>
+public sealed record ClaimRequest(Func<TaskRecord, NewEvent>? StartedEvent = null, int HistoryMaxMessages = 0);
+
+/// <summary>One task's step to commit (<see cref="ITaskStore.CommitAsync"/>); several tasks' steps commit together in <see cref="ITaskStore.CommitManyAsync"/>.</summary>
+public sealed record CommitRequest(TaskLease Lease, IReadOnlyList<NewEvent> Events, TaskTransition? Transition = null,
+    (long Step, string StateJson)? Checkpoint = null, IReadOnlyList<HistoryMessage>? History = null, long? ExpectedNextIdx = null)
+{
+    /// <summary>The step frees the task's lease for someone else's turn (it ended or waits for a human).</summary>
+    public bool FreesSlot => Transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel or TaskTransition.Interrupt;
+}
+
+/// <summary>
+/// What became of a group commit: per request (in order) the log's next index, or why it was refused
+/// (<see cref="LeaseLostException"/>, <see cref="LogMovedException"/>, or the database's error for data it refused) — a
+/// refused request wrote nothing — and the waiting tasks that can run now, one per slot the batch freed.
+/// </summary>
+public sealed record CommitBatchResult(IReadOnlyList<(long NextIdx, Exception? Refused)> Outcomes, IReadOnlyList<(string Id, string UserId)> Turns);
+
+public enum CreateTaskResult { Created, ConversationBusy, DuplicateTaskId, ConversationNotFound, TooManyActive, ConversationExists }
 
 public enum CancelOutcome { CancelledNow, Requested, AlreadyFinished, NotFound }
 

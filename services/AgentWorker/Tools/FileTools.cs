@@ -45,7 +45,7 @@ public sealed class ReadFileTool(IFileStore store) : IAgentTool
 }
 
 /// <summary><c>write_file</c>: creates or replaces a text file in the workspace (needs approval by default).</summary>
-public sealed class WriteFileTool(IFileStore store, Microsoft.Extensions.Options.IOptions<FileStorageOptions> files) : IAgentTool
+public sealed class WriteFileTool(IFileStore store, FileQuota quota) : IAgentTool
 {
     public ToolSpec Spec { get; } = new("write_file", "Create or replace a text file in the user's workspace.",
         ToolArgs.Schema("""{"type":"object","properties":{"path":{"type":"string"},"content":{"type":"string"}},"required":["path","content"]}"""));
@@ -55,11 +55,12 @@ public sealed class WriteFileTool(IFileStore store, Microsoft.Extensions.Options
         var path = ToolPaths.Normalize(ToolArgs.String(args, "path"), allowRoot: false);
         var content = ToolArgs.String(args, "content", required: false);
         var size = System.Text.Encoding.UTF8.GetByteCount(content);
-        if (await FileQuota.CheckAsync(store, context.UserId, path, size, files.Value.QuotaBytesPerUser, ct) is { } overQuota)
-            throw new ToolException(overQuota);
+        var check = await quota.CheckAsync(context.UserId, path, size, ct);
+        if (check.Error is { } overQuota) throw new ToolException(overQuota);
         try
         {
             var r = await store.WriteTextAsync(context.UserId, path, content, ct);
+            quota.Wrote(context.UserId, r.Size, check.Replaced);
             return new ToolResult(true, $"wrote {r.Path} ({r.Size} bytes)", r.Path);
         }
         catch (FileConflictException ex)

@@ -40,7 +40,7 @@ public static class FileEndpoints
     /// part's file name. Uploading to an existing path replaces that file. Larger than FileStorage:MaxUploadBytes → 413.
     /// </summary>
     public static async Task<Results<Ok<UploadResponse>, JsonHttpResult<ErrorBody>>> Upload(
-        HttpContext ctx, IFileStore store, IOptions<FileStorageOptions> options, CancellationToken ct)
+        HttpContext ctx, IFileStore store, FileQuota quota, IOptions<FileStorageOptions> options, CancellationToken ct)
     {
         var max = options.Value.MaxUploadBytes;
         // Kestrel's default 30 MB body limit would cut uploads short; allow the configured limit plus the form framing.
@@ -48,7 +48,7 @@ public static class FileEndpoints
             limit.MaxRequestBodySize = max + MaxFormOverheadBytes;
         if (UserOf(ctx) is not { } user) return NoWorkspace();
 
-        var outcome = await new UploadFormReader(store, user, max, options.Value.QuotaBytesPerUser).UploadAsync(ctx.Request, ct);
+        var outcome = await new UploadFormReader(store, user, max, quota).UploadAsync(ctx.Request, ct);
         if (outcome.Written is not { } w)
         {
             await DiscardRestOfBodyAsync(ctx.Request, ct);
@@ -83,12 +83,13 @@ public static class FileEndpoints
     }
 
     /// <summary>DELETE /api/v1/files?path= — a file, or a directory with everything in it (an addition to the v1 spec).</summary>
-    public static async Task<Results<Ok<DeleteFileResponse>, JsonHttpResult<ErrorBody>>> Delete(HttpContext ctx, IFileStore store, CancellationToken ct)
+    public static async Task<Results<Ok<DeleteFileResponse>, JsonHttpResult<ErrorBody>>> Delete(HttpContext ctx, IFileStore store, FileQuota quota, CancellationToken ct)
     {
         if (UserOf(ctx) is not { } user) return NoWorkspace();
         if (!TryPathQuery(ctx, required: true, out var path, out var error)) return ApiError.BadRequest(error);
         if (path.Length == 0) return ApiError.BadRequest("the workspace root cannot be deleted; delete its entries one by one");
         if (!await store.DeleteAsync(user, path, ct)) return ApiError.NotFound($"'{path}' not found");
+        quota.Forget(user);
         return TypedResults.Ok(new DeleteFileResponse(true, path));
     }
 

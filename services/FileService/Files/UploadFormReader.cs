@@ -11,7 +11,7 @@ namespace Agents.Micro.FileService.Files;
 /// published only once the whole form has been read and validated. When both text fields come before the file
 /// (the usual order) the target is known up front and the store writes in place.
 /// </summary>
-public sealed class UploadFormReader(IFileStore store, string userId, long maxBytes, long quotaBytes = 0)
+public sealed class UploadFormReader(IFileStore store, string userId, long maxBytes, FileQuota? quota = null)
 {
     public const int MaxFieldBytes = 4096;
     private const int MaxBoundaryLength = 70; // RFC 2046
@@ -73,9 +73,10 @@ public sealed class UploadFormReader(IFileStore store, string userId, long maxBy
 
             var resolved = ResolveTarget(dirField, filenameField, partFileName);
             if (resolved.Error is not null) return resolved;
-            if (await FileQuota.CheckAsync(store, userId, resolved.Path!, staged.Size, quotaBytes, ct) is { } overQuota)
-                return UploadOutcome.Fail(StatusCodes.Status413PayloadTooLarge, overQuota);
+            var check = quota is null ? null : await quota.CheckAsync(userId, resolved.Path!, staged.Size, ct);
+            if (check?.Error is { } overQuota) return UploadOutcome.Fail(StatusCodes.Status413PayloadTooLarge, overQuota);
             var written = await staged.CommitAsync(resolved.Path!, ct);
+            quota?.Wrote(userId, written.Size, check?.Replaced ?? 0);
             return resolved with { Written = written };
         }
         catch (FileTooLargeException ex)

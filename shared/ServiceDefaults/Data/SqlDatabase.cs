@@ -23,7 +23,7 @@ public sealed class SqlDatabase : IAsyncDisposable
         if (options.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
         {
             Dialect = SqlDialect.Postgres;
-            var pg = new NpgsqlDataSourceBuilder(WithBoundedPool(WithIdleTransactionTimeout(options.ConnectionString)));
+            var pg = new NpgsqlDataSourceBuilder(WithoutSessionReset(WithBoundedPool(WithIdleTransactionTimeout(options.ConnectionString))));
             // Database spans only inside other work (see TraceCommand); no spans for the pool's physical connection opens,
             // which a background loop would otherwise start as traces of their own.
             pg.ConfigureTracing(t => t
@@ -94,6 +94,20 @@ public sealed class SqlDatabase : IAsyncDisposable
             || connectionString.Contains("Max Pool Size", StringComparison.OrdinalIgnoreCase)) return connectionString;
         csb.MaxPoolSize = DefaultMaxPoolSize;
         return csb.ToString();
+    }
+
+    /// <summary>
+    /// Npgsql resets a pooled connection (<c>DISCARD ALL</c>) before reusing it, and the server counts that as a
+    /// transaction of its own: every read and write cost two (measured: 203 transactions for 100 pooled open + SELECT,
+    /// 104 without the reset). This code keeps no session state — settings are <c>SET LOCAL</c>, advisory locks are
+    /// transaction-scoped, statements are not prepared — so there is nothing to reset. A connection string that sets
+    /// <c>No Reset On Close</c> itself wins.
+    /// </summary>
+    public static string WithoutSessionReset(string connectionString)
+    {
+        if (connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase)
+            || connectionString.Contains("NoResetOnClose", StringComparison.OrdinalIgnoreCase)) return connectionString;
+        return new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ToString();
     }
 
     public bool IsPostgres => Dialect == SqlDialect.Postgres;

@@ -30,5 +30,12 @@ public sealed class FileStorageOptions
     [Range(0, long.MaxValue)]
     public long QuotaBytesPerUser { get; set; } = 1024L * 1024 * 1024;
 
+    /// <summary>
+    /// How long a process trusts its count of a user's bytes (kept current by its own writes) before listing the
+    /// workspace again; other processes' writes show up within this. Near the quota the count is always taken afresh.
+    /// </summary>
+    [Range(0, 86_400)]
+    public int QuotaRecountSeconds { get; set; } = 60;
+
     public bool IsS3 => string.Equals(Provider, "s3", StringComparison.OrdinalIgnoreCase);
 }

@@ -39,6 +39,8 @@ public static class FileStoreExtensions
             .Validate(o => !o.IsS3 || o.S3.PartSizeBytes is >= 5 * 1024 * 1024 and <= 512 * 1024 * 1024,
                 "FileStorage:S3:PartSizeBytes must be between 5 MiB and 512 MiB")
             .ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<FileQuota>();
         builder.Services.TryAddSingleton<IFileStore>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<FileStorageOptions>>().Value;

@@ -330,13 +330,18 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                         new { now, max = maxRunningPerUser, pref = preferredTaskId ?? "", skip = skip.ToArray(), limit = 1 }, tx);
                     if (pick is null) return null;
                     // Another claim for this user holds the lock for milliseconds; a frozen one for as long as it is
-                    // frozen. Wait up to a second for it, then leave this user's tasks to other turns.
-                    var locked = false;
-                    for (var wait = 0; wait < 40 && !locked; wait++)
+                    // frozen. Wait (in the server, woken the moment it is free) up to a second for it, then leave this
+                    // user's tasks to other turns: the savepoint undoes just the failed wait.
+                    var locked = true;
+                    try
                     {
-                        if (wait > 0) await Task.Delay(25, ct);
-                        locked = await conn.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(@k)",
+                        await conn.ExecuteAsync("SAVEPOINT user_lock; SET LOCAL lock_timeout = '1s'; SELECT pg_advisory_xact_lock(@k)",
                             new { k = SqlDatabase.StableHash("claim:" + pick.UserId) }, tx);
+                    }
+                    catch (Npgsql.PostgresException ex) when (ex.SqlState == Npgsql.PostgresErrorCodes.LockNotAvailable)
+                    {
+                        await conn.ExecuteAsync("ROLLBACK TO SAVEPOINT user_lock", transaction: tx);
+                        locked = false;
                     }
                     if (!locked || await conn.ExecuteScalarAsync<long>(
                             "SELECT COUNT(*) FROM tasks WHERE status = 'running' AND user_id = @u AND lease_owner IS NOT NULL AND lease_expires_at >= @now",

@@ -138,6 +138,13 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
     public void DiscardEndings() =>
         _buffer.RemoveAll(e => e.Type is EventTypes.TaskCompleted or EventTypes.TaskFailed or EventTypes.TaskCancelled or EventTypes.Interrupt);
 
+    /// <summary>
+    /// Forgets the first checkpoint still waiting for a commit. For a run that ends (failed, cancelled): it does not need
+    /// it, and if the database refused it, the ending must not be refused again with it. (A hand-back keeps it: the
+    /// events it writes are continued from it.)
+    /// </summary>
+    public void DropPendingCheckpoint() => _pendingCheckpoint = null;
+
     public int Pending => _buffer.Count;
 }
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using Agents.Micro.ServiceDefaults.Telemetry;
 using Agents.Micro.Contracts;
 using MassTransit;
 
@@ -11,7 +13,8 @@ namespace Agents.Micro.AgentWorker.Runtime;
 /// </summary>
 public sealed class EventNotifier
 {
-    private readonly Channel<TaskEventsAppended> _pending = Channel.CreateUnbounded<TaskEventsAppended>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(TaskEventsAppended Notice, ActivityContext Trace)> _pending =
+        Channel.CreateUnbounded<(TaskEventsAppended, ActivityContext)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IBus _bus;
     private readonly ILogger<EventNotifier> _log;
 
@@ -22,15 +25,26 @@ public sealed class EventNotifier
         _ = Task.Run(PublishLoopAsync);
     }
 
-    public void Notify(string taskId, long nextIdx, bool terminal) => _pending.Writer.TryWrite(new TaskEventsAppended(taskId, nextIdx, terminal));
+    public void Notify(string taskId, long nextIdx, bool terminal) =>
+        _pending.Writer.TryWrite((new TaskEventsAppended(taskId, nextIdx, terminal), Activity.Current?.Context ?? default));
 
     private async Task PublishLoopAsync()
     {
+        // Whatever span was current when this singleton was created is not this loop's: each publish names its own parent.
+        Activity.Current = null;
         var batch = new List<TaskEventsAppended>();
         while (await _pending.Reader.WaitToReadAsync())
         {
             batch.Clear();
-            while (batch.Count < 512 && _pending.Reader.TryRead(out var n)) batch.Add(n);
+            var trace = default(ActivityContext);
+            while (batch.Count < 512 && _pending.Reader.TryRead(out var n))
+            {
+                if (batch.Count == 0) trace = n.Trace;
+                batch.Add(n.Notice);
+            }
+            // The publish goes in the trace of the first commit it announces (as it did when each commit published its own).
+            using var activity = trace == default ? null : AgentsTelemetry.Source.StartActivity("events.notify", ActivityKind.Internal, trace);
+            activity?.SetTag("agents.tasks", batch.Count);
             try
             {
                 // A reader only needs the newest end of each task's log.

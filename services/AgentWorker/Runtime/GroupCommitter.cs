@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Agents.Micro.AgentWorker.Options;
 using Agents.Micro.Contracts;
@@ -47,7 +48,8 @@ public sealed class GroupCommitter : IAsyncDisposable
         _writers = [Task.Run(WriteLoopAsync), Task.Run(WriteLoopAsync)];
     }
 
-    private sealed record Pending(CommitRequest Request)
+    /// <param name="Trace">The span of the run's commit (<c>events.commit</c>): the batch's SQL belongs under it.</param>
+    private sealed record Pending(CommitRequest Request, ActivityContext Trace)
     {
         public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -61,13 +63,15 @@ public sealed class GroupCommitter : IAsyncDisposable
     public Task<long> CommitAsync(CommitRequest request, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
-        var pending = new Pending(request);
+        var pending = new Pending(request, Activity.Current?.Context ?? default);
         if (!_queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(GroupCommitter));
         return pending.Done.Task;
     }
 
     private async Task WriteLoopAsync()
     {
+        // Whatever span was current when this singleton was created is not this loop's: each batch names its own parent.
+        Activity.Current = null;
         var batch = new List<Pending>();
         while (await _queue.Reader.WaitToReadAsync())
         {
@@ -80,7 +84,9 @@ public sealed class GroupCommitter : IAsyncDisposable
 
     private async Task WriteAsync(List<Pending> batch)
     {
-        using var activity = AgentsTelemetry.Source.StartActivity("events.group_commit");
+        // In the trace of the first run in the batch (its events.commit span), linked to the others'.
+        using var activity = AgentsTelemetry.Source.StartActivity("events.group_commit", ActivityKind.Internal, batch[0].Trace,
+            links: batch.Skip(1).Where(p => p.Trace != default).Select(p => new ActivityLink(p.Trace)));
         activity?.SetTag("agents.commits", batch.Count);
         var freed = batch.Count(p => p.Request.FreesSlot);
         CommitBatchResult result;

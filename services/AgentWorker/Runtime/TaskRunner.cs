@@ -356,6 +356,7 @@ public sealed class TaskRunner(
         try
         {
             eventLog.DiscardEndings();
+            eventLog.DropPendingCheckpoint();
             eventLog.Add(type, data);
             await eventLog.CommitAsync(transition);
         }

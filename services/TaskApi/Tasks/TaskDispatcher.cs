@@ -32,14 +32,16 @@ public sealed class TaskDispatcher(IBus bus, ITaskStore store,
             if (!markedBeforeSend) await store.MarkDispatchedAsync(taskId, UnixTime.Now(), CancellationToken.None);
             return true;
         }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
+        catch (Exception ex)
         {
-            log.LogWarning("could not dispatch {Message} for task {TaskId} now ({Error}); it will be re-dispatched", typeof(T).Name, taskId, ex.Message);
+            // Also when the request was aborted mid-send: the row must not claim a send that may not have happened.
             if (markedBeforeSend)
             {
                 try { await store.MarkDispatchedAsync(taskId, null, CancellationToken.None); }
                 catch (Exception clear) { log.LogWarning("could not clear the dispatch mark of task {TaskId} ({Error}); it is re-dispatched after Dispatch:RedispatchAfterSeconds", taskId, clear.Message); }
             }
+            if (ct.IsCancellationRequested) throw;
+            log.LogWarning("could not dispatch {Message} for task {TaskId} now ({Error}); it will be re-dispatched", typeof(T).Name, taskId, ex.Message);
             return false;
         }
     }

@@ -187,26 +187,29 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     if (await conn.ExecuteScalarAsync<long>(CountActiveSql, new { u = t.UserId }, tx) >= maxActivePerUser)
                         return CreateTaskResult.TooManyActive;
                 }
+                long? inserted = null;
                 if (createConversation || freshConversation)
                 {
                     // The conversation joins the task's transaction: a refused task leaves no empty conversation behind.
-                    var inserted = await conn.ExecuteScalarAsync<long?>(
+                    inserted = await conn.ExecuteScalarAsync<long?>(
                         "INSERT INTO conversations(user_id, id, title, created_at, updated_at) VALUES (@UserId, @ConversationId, NULL, @CreatedAt, @CreatedAt) ON CONFLICT (user_id, id) DO NOTHING RETURNING 1",
                         t, tx);
                     if (inserted is null && freshConversation) return CreateTaskResult.ConversationExists;
                 }
-                if (!freshConversation)
-                {
-                    var touched = await conn.ExecuteAsync(
-                        "UPDATE conversations SET updated_at = @CreatedAt WHERE user_id = @UserId AND id = @ConversationId", t, tx);
-                    if (touched == 0) return CreateTaskResult.ConversationNotFound;
-                }
+                // An existing conversation is only key-share locked before the task's insert (kept from being deleted):
+                // that insert may wait for the conversation's previous task to end, and the transaction ending it
+                // updates the conversation row, which a stronger lock taken here would block — a deadlock.
+                if (inserted is null && await conn.ExecuteScalarAsync<long?>(
+                        $"SELECT 1 FROM conversations WHERE user_id = @UserId AND id = @ConversationId{(db.IsPostgres ? " FOR KEY SHARE" : "")}", t, tx) is null)
+                    return CreateTaskResult.ConversationNotFound;
                 // dispatched_at may be set by the caller before it sends the command (cleared again if the send fails).
                 await conn.ExecuteAsync(
                     $"""
                     INSERT INTO tasks(id, client_id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at, dispatched_at, trace_parent)
                     VALUES (@Id, @ClientId, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt, @DispatchedAt, @TraceParent)
                     """, t, tx);
+                if (inserted is null)
+                    await conn.ExecuteAsync("UPDATE conversations SET updated_at = @CreatedAt WHERE user_id = @UserId AND id = @ConversationId", t, tx);
                 return CreateTaskResult.Created;
             }, ct);
         }
@@ -335,7 +338,9 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     var locked = true;
                     try
                     {
-                        await conn.ExecuteAsync("SAVEPOINT user_lock; SET LOCAL lock_timeout = '1s'; SELECT pg_advisory_xact_lock(@k)",
+                        // The timeout is for this wait only: the rest of the claim waits for row locks as usual.
+                        await conn.ExecuteAsync(
+                            "SAVEPOINT user_lock; SET LOCAL lock_timeout = '1s'; SELECT pg_advisory_xact_lock(@k); SET LOCAL lock_timeout TO DEFAULT; RELEASE SAVEPOINT user_lock",
                             new { k = SqlDatabase.StableHash("claim:" + pick.UserId) }, tx);
                     }
                     catch (Npgsql.PostgresException ex) when (ex.SqlState == Npgsql.PostgresErrorCodes.LockNotAvailable)
@@ -471,10 +476,10 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         {
             return db.IsPostgres ? await PgCommitManyAsync(requests, turns, maxRunningPerUser, ct) : await SqliteCommitManyAsync(requests, turns, maxRunningPerUser, ct);
         }
-        catch (DbException ex) when (requests.Count > 1 && IsRefusedData(ex))
+        catch (DbException ex) when (requests.Count > 1 && (IsRefusedData(ex) || IsTransient(ex)))
         {
-            // One request's data was refused (the whole transaction rolled back, nothing was written): commit each on its
-            // own, so the others land and only that one learns why.
+            // One request's data was refused, or the transaction lost a deadlock or a lock wait (either way it rolled back
+            // and nothing was written): commit each on its own, so the others land and only that one learns why.
             var outcomes = new List<(long, Exception?)>();
             var found = new List<(string, string)>();
             foreach (var r in requests)
@@ -485,7 +490,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     outcomes.Add(one.Outcomes[0]);
                     found.AddRange(one.Turns.Where(t => !found.Contains(t)));
                 }
-                catch (DbException each) when (IsRefusedData(each))
+                catch (DbException each) when (IsRefusedData(each) || IsTransient(each))
                 {
                     outcomes.Add((0, each));
                 }
@@ -501,6 +506,10 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         Microsoft.Data.Sqlite.SqliteException sq => sq.SqliteErrorCode == 19,
         _ => false,
     };
+
+    /// <summary>A transaction that lost to another (deadlock, serialization, a lock or statement timeout): it rolled back whole.</summary>
+    private static bool IsTransient(DbException ex) =>
+        ex is Npgsql.PostgresException { SqlState: "40P01" or "40001" or "55P03" or "57014" };
 
     /// <summary>The columns a step's transition sets, with its parameters named after <paramref name="p"/>'s prefix.</summary>
     private string TransitionSet(TaskTransition? transition, Func<string, string> name, DynamicParameters p)
@@ -622,7 +631,9 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     private static (long, Exception?) Outcome(CommitRequest r, (int K, long N)? row) => row switch
     {
         { K: 0 } matched => (matched.N, null),
-        { } held when r.ExpectedNextIdx is not null => (0, new LogMovedException(r.Lease.TaskId, held.N)),
+        // The log is where this commit expected it, so the fence failed on the lease (taken over while the statement
+        // waited for the row, which its snapshot does not show): lost.
+        { } held when r.ExpectedNextIdx is { } exp && held.N != exp => (0, new LogMovedException(r.Lease.TaskId, held.N)),
         _ => (0, new LeaseLostException(r.Lease.TaskId)),
     };
 

@@ -131,6 +131,10 @@ public sealed class Deployment : IAsyncDisposable
     public Api DirectTaskApiClient() =>
         new(TaskApi!.BaseUrl, null, new InternalIdentity(InternalKey).Sign(new CallerIdentity(Embedded ? "dev" : "bench", false), TimeSpan.FromHours(2)));
 
+    /// <summary>A client that talks to FileService directly with a signed identity (what the gateway adds is then visible).</summary>
+    public Api DirectFileServiceClient() =>
+        new(FileService!.BaseUrl, null, new InternalIdentity(InternalKey).Sign(new CallerIdentity("bench", false), TimeSpan.FromHours(2)));
+
     public string UserId => Embedded ? "dev" : "bench";
 
     /// <summary>Every process of the deployment (services and workers).</summary>

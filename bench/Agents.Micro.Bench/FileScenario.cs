@@ -42,6 +42,8 @@ public sealed class FileScenario(Deployment d, Settings s, Report report)
                     await o.ResponseStream.CopyToAsync(Stream.Null);
                 });
                 var up = await TimeAsync(repeats, async i => await UploadAsync(api, $"f{i}.bin", new MemoryStream(data, writable: false)));
+                var direct = d.DirectFileServiceClient();
+                var upDirect = await TimeAsync(repeats, async i => await UploadAsync(direct, $"d{i}.bin", new MemoryStream(data, writable: false)));
                 var down = await TimeAsync(repeats, async i =>
                 {
                     using var r = api.Request(HttpMethod.Get, $"/api/v1/files/download?path=bench/f{i}.bin");
@@ -52,6 +54,7 @@ public sealed class FileScenario(Deployment d, Settings s, Report report)
                 Rate($"raw S3 PUT {label}", put, size, null);
                 Rate($"raw S3 GET {label}", get, size, null);
                 Rate($"upload {label} through the gateway", up, size, $"raw S3 PUT {label}");
+                Rate($"upload {label} direct to FileService (signed identity)", upDirect, size, $"raw S3 PUT {label}");
                 Rate($"download {label} through the gateway", down, size, $"raw S3 GET {label}");
                 for (var i = 0; i < repeats; i++) await s3.DeleteObjectAsync(bucket, $"raw/{i}");
             }

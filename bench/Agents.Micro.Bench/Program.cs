@@ -3,7 +3,8 @@
 //   Agents.Micro.Bench memory-store    the memory store alone (the former bench/MemoryBench; see MemoryStoreBench)
 //   Agents.Micro.Bench bare-kestrel | bare-yarp    the gateway baselines (started by the runner as separate processes)
 // Environment: BENCH_QUICK=1 (smoke run, < 2 min), BENCH_DURATION (seconds per timed phase), BENCH_ONLY=dispatch,files,…,
-// BENCH_ENV="Key=Value;…" (passed to every service), BENCH_RESULTS (output folder, default bench/results).
+// BENCH_ENV="Key=Value;…" (passed to every service), BENCH_RESULTS (output folder, default bench/results),
+// BENCH_SETUPS=embedded|distributed (one setup only), BENCH_TASKS (tasks per throughput run).
 using System.Diagnostics;
 using Agents.Micro.Bench;
 
@@ -38,8 +39,9 @@ async Task Step(string name, Func<Task> run)
     }
 }
 
-await using (var dist = await Deployment.StartDistributedAsync(workers: 1))
+if (s.RunsSetup("distributed"))
 {
+await using var dist = await Deployment.StartDistributedAsync(workers: 1);
     var baselines = new Baselines(s, report);
     await Step("baselines", async () =>
     {
@@ -70,7 +72,7 @@ await using (var dist = await Deployment.StartDistributedAsync(workers: 1))
     }
 }
 
-if (s.Runs("embedded") || s.Only.Length == 0)
+if ((s.Runs("embedded") || s.Only.Length == 0) && s.RunsSetup("embedded"))
 {
     await using var embedded = await Deployment.StartEmbeddedAsync();
     var tasks = new TaskScenarios(embedded, s, report);

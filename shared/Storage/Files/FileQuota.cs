@@ -6,8 +6,8 @@ namespace Agents.Micro.Storage.Files;
 /// <summary>
 /// The per-user storage quota (<c>FileStorage:QuotaBytesPerUser</c>), checked before a write is published. What a user
 /// uses is counted by listing their files at most once per <c>FileStorage:QuotaRecountSeconds</c> per process and kept
-/// up to date in between by this process's own writes, so a write costs one HEAD of its target, not a listing of the
-/// workspace. Writes by other processes show up at the next count; near the limit the count is always taken afresh.
+/// up to date in between by this process's own writes, so a write that fits costs no request at all, not a listing of
+/// the workspace. Writes by other processes show up at the next count; near the limit the count is always taken afresh.
 /// Like any check-then-write on object storage, two uploads racing at the limit can overshoot it by what they carry.
 /// </summary>
 public sealed class FileQuota(IFileStore store, IOptions<FileStorageOptions> options, TimeProvider time)
@@ -24,10 +24,12 @@ public sealed class FileQuota(IFileStore store, IOptions<FileStorageOptions> opt
     {
         var quota = options.Value.QuotaBytesPerUser;
         if (quota <= 0) return new QuotaCheck(null, 0);
-        var target = store.StatAsync(userId, path, ct);
+        // Fits even if the file it may replace is counted too: no request at all (the count may then run high by that
+        // file's size, which only makes the next check near the quota count afresh).
         var used = await UsedAsync(userId, fresh: false, ct);
-        var replaced = await target is { IsDirectory: false } existing ? existing.Size : 0;
-        if (used - replaced + newBytes > quota) used = await UsedAsync(userId, fresh: true, ct);
+        if (used + newBytes <= quota) return new QuotaCheck(null, 0);
+        used = await UsedAsync(userId, fresh: true, ct);
+        var replaced = await store.StatAsync(userId, path, ct) is { IsDirectory: false } existing ? existing.Size : 0;
         if (used - replaced + newBytes <= quota) return new QuotaCheck(null, replaced);
         return new QuotaCheck(
             $"storage quota exceeded: you use {used} of {quota} bytes (FileStorage:QuotaBytesPerUser) and this file needs {newBytes}; delete files to make room",

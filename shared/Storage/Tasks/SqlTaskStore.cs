@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Text;
 using Agents.Micro.ServiceDefaults.Data;
 using Dapper;
+using Npgsql;
 
 namespace Agents.Micro.Storage.Tasks;
 
@@ -184,7 +185,9 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     // anyway), so two racing sends at the limit cannot both see room. Other users never wait on it.
                     if (db.IsPostgres)
                         await conn.ExecuteAsync($"SELECT pg_advisory_xact_lock({SqlDatabase.StableHash("active:" + t.UserId)})", transaction: tx);
-                    if (await conn.ExecuteScalarAsync<long>(CountActiveSql, new { u = t.UserId }, tx) >= maxActivePerUser)
+                    // Counted up to the cap only: the work is bounded by the cap, not by how many tasks the user has queued.
+                    if (await conn.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM ({CountActiveSql.Replace("COUNT(*)", "1")} LIMIT @cap) active",
+                            new { u = t.UserId, cap = maxActivePerUser }, tx) >= maxActivePerUser)
                         return CreateTaskResult.TooManyActive;
                 }
                 long? inserted = null;
@@ -543,89 +546,118 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
 
     /// <summary>
     /// PostgreSQL: one statement per request — the fenced update of the task row, and, only when it matched, its events,
-    /// checkpoint and history through data-modifying CTEs — all sent as one batch (one round trip), in one transaction.
+    /// checkpoint and history through data-modifying CTEs — sent as one <see cref="NpgsqlBatch"/> (one round trip), in
+    /// one transaction. Each statement's text depends only on the request's shape (which parts it has, which transition),
+    /// not on the batch, so the server and the driver see a few dozen distinct statements however batches are made up.
     /// Requests go in task-id order, the order <see cref="RenewLeasesAsync"/> locks rows in, so the two never deadlock.
     /// </summary>
     private Task<CommitBatchResult> PgCommitManyAsync(IReadOnlyList<CommitRequest> requests, int turns, int maxRunningPerUser, CancellationToken ct)
     {
         var now = UnixTime.Now();
         var order = Enumerable.Range(0, requests.Count).OrderBy(i => requests[i].Lease.TaskId, StringComparer.Ordinal).ToList();
-        var sql = new StringBuilder();
-        var p = new DynamicParameters(new { now });
-        foreach (var i in order)
-        {
-            var r = requests[i];
-            string N(string x) => $"r{i}_{x}";
-            p.Add(N("id"), r.Lease.TaskId);
-            p.Add(N("a"), r.Lease.Attempt);
-            p.Add(N("o"), r.Lease.Owner);
-            p.Add(N("n"), (long)r.Events.Count);
-            var fence = $"id = @{N("id")} AND attempt = @{N("a")} AND lease_owner = @{N("o")} AND status = 'running'";
-            var expected = "";
-            if (r.ExpectedNextIdx is { } exp)
-            {
-                expected = $" AND next_idx = @{N("exp")}";
-                p.Add(N("exp"), exp);
-            }
-            sql.Append($"WITH u AS (UPDATE tasks SET {TransitionSet(r.Transition, N, p)} WHERE {fence}{expected} RETURNING id, user_id, conversation_id, next_idx)");
-            if (r.Events.Count > 0)
-            {
-                sql.Append($"""
-                    , e AS (INSERT INTO task_events(task_id, idx, type, data, ts)
-                      SELECT u.id, u.next_idx - @{N("n")} + x.ord - 1, x.type, x.data::jsonb, x.ts
-                      FROM u, unnest(@{N("types")}::text[], @{N("data")}::text[], @{N("ts")}::float8[]) WITH ORDINALITY AS x(type, data, ts, ord))
-                    """);
-                p.Add(N("types"), r.Events.Select(e => e.Type).ToArray());
-                p.Add(N("data"), r.Events.Select(e => SqlDatabase.StorableJson(e.DataJson)).ToArray());
-                p.Add(N("ts"), r.Events.Select(e => e.Ts).ToArray());
-            }
-            if (r.Checkpoint is { } cp)
-            {
-                sql.Append($"""
-                    , c AS (INSERT INTO task_checkpoints(task_id, step, state, updated_at) SELECT u.id, @{N("step")}, @{N("state")}::jsonb, @now FROM u
-                      ON CONFLICT (task_id) DO UPDATE SET step = excluded.step, state = excluded.state, updated_at = excluded.updated_at)
-                    """);
-                p.Add(N("step"), cp.Step);
-                p.Add(N("state"), SqlDatabase.StorableJson(cp.StateJson));
-            }
-            if (r.History is { Count: > 0 } history)
-            {
-                // One active task per conversation: nobody else appends to this history meanwhile.
-                sql.Append($"""
-                    , h AS (INSERT INTO conversation_messages(user_id, conversation_id, seq, task_id, role, content)
-                      SELECT u.user_id, u.conversation_id,
-                             COALESCE((SELECT MAX(m.seq) FROM conversation_messages m WHERE m.user_id = u.user_id AND m.conversation_id = u.conversation_id), -1) + x.ord,
-                             u.id, x.role, x.content::jsonb
-                      FROM u, unnest(@{N("roles")}::text[], @{N("contents")}::text[]) WITH ORDINALITY AS x(role, content, ord))
-                    , v AS (UPDATE conversations cv SET updated_at = @now FROM u WHERE cv.user_id = u.user_id AND cv.id = u.conversation_id)
-                    """);
-                p.Add(N("roles"), history.Select(h => h.Role).ToArray());
-                p.Add(N("contents"), history.Select(h => SqlDatabase.StorableJson(h.Content)).ToArray());
-            }
-            // Matched: where the log ends now. Not matched: where it ends if the lease is still this attempt's (the
-            // statement's snapshot is from before it, and it changed nothing), else no row.
-            sql.Append($" SELECT 0 AS k, next_idx AS n FROM u UNION ALL SELECT 1, next_idx FROM tasks WHERE NOT EXISTS (SELECT 1 FROM u) AND {fence};\n");
-        }
         var wantTurns = turns > 0 && requests.Any(r => r.FreesSlot);
-        if (wantTurns)
-        {
-            sql.Append(string.Format(CultureInfo.InvariantCulture, CandidatesTemplate, "")).Append(';');
-            p.Add("max", maxRunningPerUser);
-            p.Add("pref", "");
-            p.Add("limit", turns);
-        }
         return db.WriteAsync(async (conn, tx) =>
         {
-            var outcomes = new (long, Exception?)[requests.Count];
-            using var grid = await conn.QueryMultipleAsync(new CommandDefinition(sql.ToString(), p, tx, cancellationToken: ct));
-            foreach (var i in order)
+            await using var batch = new NpgsqlBatch((NpgsqlConnection)conn, (NpgsqlTransaction)tx);
+            foreach (var i in order) batch.BatchCommands.Add(PgCommitCommand(requests[i], now));
+            if (wantTurns)
             {
-                var row = (await grid.ReadAsync<(int K, long N)>()).Select(x => ((int K, long N)?)x).FirstOrDefault();
-                outcomes[i] = Outcome(requests[i], row);
+                var candidates = new NpgsqlBatchCommand(PgTurnCandidates);
+                candidates.Parameters.Add(new NpgsqlParameter { Value = now });
+                candidates.Parameters.Add(new NpgsqlParameter { Value = maxRunningPerUser });
+                candidates.Parameters.Add(new NpgsqlParameter { Value = turns });
+                batch.BatchCommands.Add(candidates);
             }
-            var found = wantTurns ? (await grid.ReadAsync<Candidate>()).Select(c => (c.Id, c.UserId)).ToList() : [];
+            var outcomes = new (long, Exception?)[requests.Count];
+            var found = new List<(string, string)>();
+            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            {
+                foreach (var i in order)
+                {
+                    (int K, long N)? row = await reader.ReadAsync(ct) ? (reader.GetInt32(0), reader.GetInt64(1)) : null;
+                    outcomes[i] = Outcome(requests[i], row);
+                    await reader.NextResultAsync(ct);
+                }
+                if (wantTurns)
+                    while (await reader.ReadAsync(ct)) found.Add((reader.GetString(0), reader.GetString(1)));
+            }
             return new CommitBatchResult(outcomes, found);
         }, ct);
+    }
+
+    /// <summary>The scheduler's candidates ($1 now, $2 the per-user limit, $3 how many), for the turns a batch passes on.</summary>
+    private static readonly string PgTurnCandidates = string.Format(CultureInfo.InvariantCulture, CandidatesTemplate, "")
+        .Replace("@now", "$1").Replace("@max", "$2").Replace("@pref", "''").Replace("@limit", "$3");
+
+    /// <summary>One request of a PostgreSQL group commit: positional parameters, its text fixed by its shape.</summary>
+    private static NpgsqlBatchCommand PgCommitCommand(CommitRequest r, double now)
+    {
+        var cmd = new NpgsqlBatchCommand();
+        string P(object? value)
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+            return "$" + cmd.Parameters.Count;
+        }
+        var id = P(r.Lease.TaskId);
+        var fence = $"id = {id} AND attempt = {P(r.Lease.Attempt)} AND lease_owner = {P(r.Lease.Owner)} AND status = 'running'";
+        var n = P((long)r.Events.Count);
+        var at = P(now);
+        var set = new StringBuilder($"next_idx = next_idx + {n}, updated_at = {at}");
+        const string release = ", lease_owner = NULL, lease_expires_at = NULL";
+        switch (r.Transition)
+        {
+            case TaskTransition.Complete c:
+                set.Append($", status = 'completed', result = {P(SqlDatabase.StorableJson(c.ResultJson))}::jsonb, finished_at = {at}{release}");
+                break;
+            case TaskTransition.Fail f:
+                set.Append($", status = 'error', error = {P(f.Error)}, finished_at = {at}{release}");
+                break;
+            case TaskTransition.Cancel:
+                set.Append($", status = 'cancelled', finished_at = {at}{release}");
+                break;
+            case TaskTransition.Interrupt i:
+                set.Append($", status = 'interrupted', interrupt = {P(SqlDatabase.StorableJson(i.InterruptJson))}::jsonb, interrupt_id = {P(i.InterruptId)}, resume = NULL{release}");
+                break;
+            case TaskTransition.Release rel:
+                set.Append($"{release}, dispatched_at = NULL");
+                if (rel.Graceful) set.Append(", handbacks = handbacks + 1");
+                break;
+        }
+        var expected = r.ExpectedNextIdx is { } exp ? $" AND next_idx = {P(exp)}" : "";
+        var sql = new StringBuilder($"WITH u AS (UPDATE tasks SET {set} WHERE {fence}{expected} RETURNING id, user_id, conversation_id, next_idx)");
+        if (r.Events.Count > 0)
+        {
+            sql.Append($"""
+                , e AS (INSERT INTO task_events(task_id, idx, type, data, ts)
+                  SELECT u.id, u.next_idx - {n} + x.ord - 1, x.type, x.data::jsonb, x.ts
+                  FROM u, unnest({P(r.Events.Select(e => e.Type).ToArray())}::text[], {P(r.Events.Select(e => SqlDatabase.StorableJson(e.DataJson)).ToArray())}::text[],
+                                 {P(r.Events.Select(e => e.Ts).ToArray())}::float8[]) WITH ORDINALITY AS x(type, data, ts, ord))
+                """);
+        }
+        if (r.Checkpoint is { } cp)
+        {
+            sql.Append($"""
+                , c AS (INSERT INTO task_checkpoints(task_id, step, state, updated_at) SELECT u.id, {P(cp.Step)}, {P(SqlDatabase.StorableJson(cp.StateJson))}::jsonb, {at} FROM u
+                  ON CONFLICT (task_id) DO UPDATE SET step = excluded.step, state = excluded.state, updated_at = excluded.updated_at)
+                """);
+        }
+        if (r.History is { Count: > 0 } history)
+        {
+            // One active task per conversation: nobody else appends to this history meanwhile.
+            sql.Append($"""
+                , h AS (INSERT INTO conversation_messages(user_id, conversation_id, seq, task_id, role, content)
+                  SELECT u.user_id, u.conversation_id,
+                         COALESCE((SELECT MAX(m.seq) FROM conversation_messages m WHERE m.user_id = u.user_id AND m.conversation_id = u.conversation_id), -1) + x.ord,
+                         u.id, x.role, x.content::jsonb
+                  FROM u, unnest({P(history.Select(h => h.Role).ToArray())}::text[], {P(history.Select(h => SqlDatabase.StorableJson(h.Content)).ToArray())}::text[]) WITH ORDINALITY AS x(role, content, ord))
+                , v AS (UPDATE conversations cv SET updated_at = {at} FROM u WHERE cv.user_id = u.user_id AND cv.id = u.conversation_id)
+                """);
+        }
+        // Matched: where the log ends now. Not matched: where it ends if the lease is still this attempt's (the
+        // statement's snapshot is from before it, and it changed nothing), else no row.
+        sql.Append($" SELECT 0 AS k, next_idx AS n FROM u UNION ALL SELECT 1, next_idx FROM tasks WHERE NOT EXISTS (SELECT 1 FROM u) AND {fence}");
+        cmd.CommandText = sql.ToString();
+        return cmd;
     }
 
     private static (long, Exception?) Outcome(CommitRequest r, (int K, long N)? row) => row switch

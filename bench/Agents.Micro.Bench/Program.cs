@@ -53,6 +53,7 @@ await using var dist = await Deployment.StartDistributedAsync(workers: 1);
     await Step("dispatch", tasks.DispatchLightAsync);
     await Step("dispatch", tasks.DispatchSaturatedAsync);
     await Step("throughput", tasks.ThroughputAsync);
+    await Step("throughput", tasks.StreamingThroughputAsync);
     await Step("delivery", tasks.DeliveryAsync);
     await Step("cancel", tasks.CancelAsync);
     await Step("gateway", new GatewayScenario(dist, s, report).RunAsync);
@@ -80,6 +81,7 @@ if ((s.Runs("embedded") || s.Only.Length == 0) && s.RunsSetup("embedded"))
     await Step("dispatch", tasks.DispatchLightAsync);
     await Step("dispatch", tasks.DispatchSaturatedAsync);
     await Step("throughput", tasks.ThroughputAsync);
+    await Step("throughput", tasks.StreamingThroughputAsync);
     await Step("cancel", tasks.CancelAsync);
 }
 

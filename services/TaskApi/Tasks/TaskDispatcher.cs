@@ -18,6 +18,13 @@ public sealed class TaskDispatcher(IBus bus, ITaskStore store,
     public async Task<bool> DispatchAsync(TaskRecord task, string reason, CancellationToken ct = default, bool markedBeforeSend = false) =>
         await TrySendAsync(task.Id, new RunTask(task.Id, task.UserId, reason), ct, markedBeforeSend);
 
+    /// <summary>
+    /// <see cref="DispatchAsync"/> for a task whose row is already marked sent, without waiting for the broker's confirm.
+    /// Not bound to the request: a client that disconnects does not abort the send. Bounded by <c>Dispatch:SendTimeoutMs</c>.
+    /// </summary>
+    public void DispatchInBackground(TaskRecord task, string reason) =>
+        _ = DispatchAsync(task, reason, CancellationToken.None, markedBeforeSend: true);
+
     public async Task<bool> DispatchResumeAsync(TaskRecord task, string interruptId, string responseType, CancellationToken ct = default) =>
         await TrySendAsync(task.Id, new ResumeTask(task.Id, task.UserId, interruptId, responseType), ct);
 

@@ -70,7 +70,10 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
             }
             TaskApiTelemetry.TasksAccepted.Add(1, new KeyValuePair<string, object?>("model", r.Options.ModelKey ?? models.Value.Default),
                 new("mode", TaskApiTelemetry.ModeOf(r.Options)));
-            await dispatcher.DispatchAsync(task, "new", ct, markedBeforeSend: true);
+            // The row is written and marked sent, so the client gets its answer now rather than after the broker's
+            // confirm (a persistent message is confirmed once the broker has it on disk: most of a send's time). The
+            // command reaches a worker just as fast; a send that fails clears the mark and the sweep sends it again.
+            dispatcher.DispatchInBackground(task, "new");
             return new(task, 202, null);
         }
     }

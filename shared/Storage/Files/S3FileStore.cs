@@ -62,6 +62,8 @@ public sealed class S3FileStore : IFileStore, IDisposable
         UserPrefix(userId);
         var meter = new ContentMeter(maxBytes);
         var buffer = ArrayPool<byte>.Shared.Rent(_partSize);
+        byte[]? spare = null;
+        Task<UploadPartResponse>? inFlight = null;
         string? uploadKey = null, uploadId = null;
         try
         {
@@ -77,16 +79,26 @@ public sealed class S3FileStore : IFileStore, IDisposable
             uploadKey = targetKey ?? StagingPrefix + Guid.NewGuid().ToString("N");
             uploadId = (await _s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _bucket, Key = uploadKey }, ct)).UploadId;
             var parts = new List<PartETag>();
+            // Two buffers: the next part is read from the client while the previous one goes to S3, so a big upload
+            // takes about the longer of the two transfers, not their sum (memory: two parts, whatever the file's size).
+            spare = ArrayPool<byte>.Shared.Rent(_partSize);
+            var partNumber = 0;
             while (n > 0)
             {
-                using var body = new MemoryStream(buffer, 0, n, writable: false);
-                var part = await _s3.UploadPartAsync(new UploadPartRequest
+                partNumber++;
+                var upload = _s3.UploadPartAsync(new UploadPartRequest
                 {
-                    BucketName = _bucket, Key = uploadKey, UploadId = uploadId, PartNumber = parts.Count + 1, InputStream = body, PartSize = n,
+                    BucketName = _bucket, Key = uploadKey, UploadId = uploadId, PartNumber = partNumber,
+                    InputStream = new MemoryStream(buffer, 0, n, writable: false), PartSize = n,
                 }, ct);
-                parts.Add(new PartETag(parts.Count + 1, part.ETag));
+                // The part before this one was sent from the spare buffer: it must be done before that buffer is refilled.
+                if (inFlight is not null) parts.Add(new PartETag(partNumber - 1, (await inFlight).ETag));
+                inFlight = upload;
+                (buffer, spare) = (spare, buffer);
                 n = n < _partSize ? 0 : await meter.FillAsync(content, buffer.AsMemory(0, _partSize), ct);
             }
+            if (inFlight is not null) parts.Add(new PartETag(partNumber, (await inFlight).ETag));
+            inFlight = null;
 
             var staged = new StagedLarge(this, userId, targetPath, uploadKey, uploadId, parts, meter.Size, meter.Sha256Hex());
             uploadId = null;
@@ -94,12 +106,15 @@ public sealed class S3FileStore : IFileStore, IDisposable
         }
         catch
         {
+            // A part still being sent reads from a buffer about to go back to the pool: let it finish (or fail) first.
+            if (inFlight is not null) try { await inFlight; } catch (Exception) { }
             if (uploadId is not null) await AbortQuietlyAsync(uploadKey!, uploadId);
             throw;
         }
         finally
         {
             if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+            if (spare is not null) ArrayPool<byte>.Shared.Return(spare);
             meter.Dispose();
         }
     }

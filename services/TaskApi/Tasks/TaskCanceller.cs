@@ -28,7 +28,9 @@ public sealed class TaskCanceller(ITaskStore store, TaskDispatcher dispatcher)
         switch (outcome)
         {
             case CancelOutcome.Requested:
-                await dispatcher.PublishCancelAsync(taskId, reason, ct);
+                // The flag is committed (the worker's heartbeat sees it within Worker:HeartbeatSeconds); the message
+                // only makes it sooner, so the answer does not wait for the broker's confirm. Not bound to the request.
+                _ = dispatcher.PublishCancelAsync(taskId, reason, CancellationToken.None);
                 return task.Status;
             case CancelOutcome.NotFound:
                 return null;

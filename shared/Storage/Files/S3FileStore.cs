@@ -91,10 +91,12 @@ public sealed class S3FileStore : IFileStore, IDisposable
                     BucketName = _bucket, Key = uploadKey, UploadId = uploadId, PartNumber = partNumber,
                     InputStream = new MemoryStream(buffer, 0, n, writable: false), PartSize = n,
                 }, ct);
-                // The part before this one was sent from the spare buffer: it must be done before that buffer is refilled.
-                if (inFlight is not null) parts.Add(new PartETag(partNumber - 1, (await inFlight).ETag));
+                // Tracked before anything below can throw: a failure must wait for this part, not only the one before.
+                var previous = inFlight;
                 inFlight = upload;
                 (buffer, spare) = (spare, buffer);
+                // The part before this one was sent from the buffer about to be refilled: it must be done first.
+                if (previous is not null) parts.Add(new PartETag(partNumber - 1, (await previous).ETag));
                 n = n < _partSize ? 0 : await meter.FillAsync(content, buffer.AsMemory(0, _partSize), ct);
             }
             if (inFlight is not null) parts.Add(new PartETag(partNumber, (await inFlight).ETag));

@@ -19,11 +19,14 @@ public static class EmbeddedDefaults
         builder.Configuration.AddJsonFile("standalone.json", optional: true, reloadOnChange: false);
 
         var data = Path.GetFullPath(Environment.GetEnvironmentVariable("AGENTS_DATA_DIR") ?? ".data");
+        // The default address, unless ports are given the standard way (ASPNETCORE_HTTP_PORTS / HTTP_PORTS): ASP.NET Core
+        // prefers any Urls over ports, so a default Urls here would silently override them.
+        var portsGiven = !string.IsNullOrEmpty(builder.Configuration["HTTP_PORTS"]) || !string.IsNullOrEmpty(builder.Configuration["HTTPS_PORTS"]);
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
         {
             InitialData = new Dictionary<string, string?>
             {
-                ["Urls"] = "http://localhost:8091",
+                ["Urls"] = portsGiven ? null : "http://localhost:8091",
                 ["Logging:Format"] = "simple",
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",

@@ -36,4 +36,27 @@ public sealed class RunAnywhereTests
             try { Directory.Delete(cwd, recursive: true); } catch (IOException) { }
         }
     }
+
+    [Fact]
+    public async Task EmbeddedDefault_WithAspNetCoreHttpPorts_ListensThere_NotOnItsDefaultPort()
+    {
+        // A newcomer whose port 8091 is taken moves the embedded default with the standard variable; its own default
+        // address used to win over it (and the host then failed on the busy 8091).
+        var cwd = Directory.CreateTempSubdirectory("agents-embedded-port-").FullName;
+        try
+        {
+            await using var host = await ServiceProcess.StartAsync("Standalone", "Agents.Micro.Standalone", new Dictionary<string, string>
+            {
+                ["AGENTS_DATA_DIR"] = Path.Combine(cwd, "data"),
+            }, workingDirectory: cwd, portVariable: "ASPNETCORE_HTTP_PORTS");
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            using var live = await http.GetAsync(host.BaseUrl + "/health/live", TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            Assert.DoesNotContain("Overriding HTTP_PORTS", host.Output);
+        }
+        finally
+        {
+            try { Directory.Delete(cwd, recursive: true); } catch (IOException) { }
+        }
+    }
 }

@@ -28,8 +28,6 @@ public sealed class TaskRunner(
     IServiceProvider services,
     ILogger<TaskRunner> log)
 {
-    public const string DefaultSystemMessage = "你会使用工具来帮助用户。如果工具使用被拒绝, 请提示用户。";
-
     public async Task RunAsync(string taskId, CancellationToken consumerToken)
     {
         var o = options.Value;
@@ -262,7 +260,7 @@ public sealed class TaskRunner(
         CancellationToken ct)
     {
         var o = options.Value;
-        var system = taskOptions.SystemMessage ?? DefaultSystemMessage;
+        var system = taskOptions.SystemMessage ?? TaskOptions.DefaultSystemMessage;
         var memories = await RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
         if (memories.Count > 0) system += "\n\nRelevant memories about the user:\n" + string.Join("\n", memories.Select(m => "- " + m));
         var state = new AgentState();

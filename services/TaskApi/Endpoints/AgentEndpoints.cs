@@ -18,7 +18,6 @@ namespace Agents.Micro.TaskApi.Endpoints;
 /// </summary>
 public static class AgentEndpoints
 {
-    public const string DefaultSystemMessage = "你会使用工具来帮助用户。如果工具使用被拒绝, 请提示用户。";
 
     /// <summary>Statuses only the agent API reports: no such task, and a session that has no task yet.</summary>
     public const string NotFound = "not_found";
@@ -82,7 +81,7 @@ public static class AgentEndpoints
         var options = new TaskOptions
         {
             Message = query,
-            SystemMessage = systemMessage ?? DefaultSystemMessage,
+            SystemMessage = systemMessage ?? TaskOptions.DefaultSystemMessage,
             ModelKey = modelKey,
             RunMode = runMode,
             ThinkingMode = thinking,

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using Agents.Micro.Storage.Tasks;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 
@@ -14,7 +15,7 @@ public sealed record AgentRequest(
     [property: Required, Description("会话唯一标识 (created on first use; the same thing as a v1 conversation)")] string SessionId,
     [property: Required, Description("任务唯一标识 (chosen by the client; unique across the system, a reused id answers 409)")] string TaskId,
     [property: Required, Description("用户的问题")] string Query,
-    [property: DefaultValue(AgentEndpoints.DefaultSystemMessage), Description("system prompt")] string? SystemMessage = AgentEndpoints.DefaultSystemMessage,
+    [property: DefaultValue(TaskOptions.DefaultSystemMessage), Description("system prompt")] string? SystemMessage = TaskOptions.DefaultSystemMessage,
     [property: Description("addition: model key, as in v1")] string? ModelKey = null,
     [property: Description("addition: fast | thinking | deep, as in v1")] string? RunMode = null,
     [property: Description("addition: as in v1")] bool? ThinkingMode = null,

@@ -3,6 +3,9 @@ namespace Agents.Micro.Storage.Tasks;
 /// <summary>What the client asked for, stored with the task (JSON in <c>tasks.options</c>).</summary>
 public sealed record TaskOptions
 {
+    /// <summary>The system prompt when a request gives none: the agent API's documented default, used by the worker for both APIs.</summary>
+    public const string DefaultSystemMessage = "你会使用工具来帮助用户。如果工具使用被拒绝, 请提示用户。";
+
     public string? Message { get; init; }
     public IReadOnlyList<string> Images { get; init; } = [];
     public string? ModelKey { get; init; }

@@ -514,30 +514,31 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     private static bool IsTransient(DbException ex) =>
         ex is Npgsql.PostgresException { SqlState: "40P01" or "40001" or "55P03" or "57014" };
 
-    /// <summary>The columns a step's transition sets, with its parameters named after <paramref name="p"/>'s prefix.</summary>
-    private string TransitionSet(TaskTransition? transition, Func<string, string> name, DynamicParameters p)
+    /// <summary>
+    /// The columns a step sets: the log's new end and its transition. Both dialects' commits use it; they differ only
+    /// in how a value becomes a parameter (<paramref name="param"/>: its placeholder) and in how JSON text is stored
+    /// (<paramref name="json"/> wraps a placeholder).
+    /// </summary>
+    private static string TransitionSet(TaskTransition? transition, string n, string at, Func<object?, string> param, Func<string, string> json)
     {
-        var set = new StringBuilder($"next_idx = next_idx + @{name("n")}, updated_at = @now");
+        const string release = ", lease_owner = NULL, lease_expires_at = NULL";
+        var set = new StringBuilder($"next_idx = next_idx + {n}, updated_at = {at}");
         switch (transition)
         {
             case TaskTransition.Complete c:
-                set.Append($", status = 'completed', result = {db.Json(name("result"))}, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
-                p.Add(name("result"), SqlDatabase.StorableJson(c.ResultJson));
+                set.Append($", status = 'completed', result = {json(param(SqlDatabase.StorableJson(c.ResultJson)))}, finished_at = {at}{release}");
                 break;
             case TaskTransition.Fail f:
-                set.Append($", status = 'error', error = @{name("error")}, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
-                p.Add(name("error"), f.Error);
+                set.Append($", status = 'error', error = {param(f.Error)}, finished_at = {at}{release}");
                 break;
             case TaskTransition.Cancel:
-                set.Append(", status = 'cancelled', finished_at = @now, lease_owner = NULL, lease_expires_at = NULL");
+                set.Append($", status = 'cancelled', finished_at = {at}{release}");
                 break;
             case TaskTransition.Interrupt i:
-                set.Append($", status = 'interrupted', interrupt = {db.Json(name("interrupt"))}, interrupt_id = @{name("iid")}, resume = NULL, lease_owner = NULL, lease_expires_at = NULL");
-                p.Add(name("interrupt"), SqlDatabase.StorableJson(i.InterruptJson));
-                p.Add(name("iid"), i.InterruptId);
+                set.Append($", status = 'interrupted', interrupt = {json(param(SqlDatabase.StorableJson(i.InterruptJson)))}, interrupt_id = {param(i.InterruptId)}, resume = NULL{release}");
                 break;
             case TaskTransition.Release r:
-                set.Append(", lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL");
+                set.Append($"{release}, dispatched_at = NULL");
                 if (r.Graceful) set.Append(", handbacks = handbacks + 1");
                 break;
         }
@@ -602,27 +603,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         var fence = $"id = {id} AND attempt = {P(r.Lease.Attempt)} AND lease_owner = {P(r.Lease.Owner)} AND status = 'running'";
         var n = P((long)r.Events.Count);
         var at = P(now);
-        var set = new StringBuilder($"next_idx = next_idx + {n}, updated_at = {at}");
-        const string release = ", lease_owner = NULL, lease_expires_at = NULL";
-        switch (r.Transition)
-        {
-            case TaskTransition.Complete c:
-                set.Append($", status = 'completed', result = {P(SqlDatabase.StorableJson(c.ResultJson))}::jsonb, finished_at = {at}{release}");
-                break;
-            case TaskTransition.Fail f:
-                set.Append($", status = 'error', error = {P(f.Error)}, finished_at = {at}{release}");
-                break;
-            case TaskTransition.Cancel:
-                set.Append($", status = 'cancelled', finished_at = {at}{release}");
-                break;
-            case TaskTransition.Interrupt i:
-                set.Append($", status = 'interrupted', interrupt = {P(SqlDatabase.StorableJson(i.InterruptJson))}::jsonb, interrupt_id = {P(i.InterruptId)}, resume = NULL{release}");
-                break;
-            case TaskTransition.Release rel:
-                set.Append($"{release}, dispatched_at = NULL");
-                if (rel.Graceful) set.Append(", handbacks = handbacks + 1");
-                break;
-        }
+        var set = TransitionSet(r.Transition, n, at, P, x => x + "::jsonb");
         var expected = r.ExpectedNextIdx is { } exp ? $" AND next_idx = {P(exp)}" : "";
         var sql = new StringBuilder($"WITH u AS (UPDATE tasks SET {set} WHERE {fence}{expected} RETURNING id, user_id, conversation_id, next_idx)");
         if (r.Events.Count > 0)
@@ -681,8 +662,14 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 var expected = r.ExpectedNextIdx is null ? "" : " AND next_idx = @exp";
                 if (r.ExpectedNextIdx is { } exp) p.Add("exp", exp);
                 const string fence = "id = @id AND attempt = @a AND lease_owner = @o AND status = 'running'";
+                var k = 0;
+                string Param(object? value)
+                {
+                    p.Add("t" + ++k, value);
+                    return "@t" + k;
+                }
                 var row = await conn.QuerySingleOrDefaultAsync<CommittedRow>(
-                    $"UPDATE tasks SET {TransitionSet(r.Transition, x => x, p)} WHERE {fence}{expected} RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId", p, tx);
+                    $"UPDATE tasks SET {TransitionSet(r.Transition, "@n", "@now", Param, x => x)} WHERE {fence}{expected} RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId", p, tx);
                 if (row is null)
                 {
                     var held = await conn.QuerySingleOrDefaultAsync<long?>($"SELECT next_idx FROM tasks WHERE {fence}", p, tx);

@@ -257,6 +257,18 @@ cmd_up() {
     if can_apt; then apt_install chromium; else die "chromium is missing and apt-get needs root or passwordless sudo: apt-get install chromium"; fi
     chromium_ok || die "apt-get install chromium did not provide $(chromium_path)"
   fi
+  # The MCP servers the tool tests connect to (tests/mcp-servers: npm packages, run with node). npm ci again only
+  # when the lock file changed since the last install.
+  if ! have node || ! have npm; then
+    if can_apt; then apt_install nodejs npm; else die "node and npm are missing and apt-get needs root or passwordless sudo: apt-get install nodejs npm"; fi
+  fi
+  local mcp=$REPO/tests/mcp-servers
+  if ! cmp -s "$mcp/package-lock.json" "$mcp/node_modules/.installed-lock" 2>/dev/null; then
+    log "installing the test MCP servers (npm ci in tests/mcp-servers)"
+    (cd "$mcp" && npm ci --no-audit --no-fund --loglevel=error 9>&-) || die "npm ci in tests/mcp-servers failed (see above)"
+    cp "$mcp/package-lock.json" "$mcp/node_modules/.installed-lock"
+  fi
+
   # strace: the embedded default's test records every connect() it makes (it must open none to the outside).
   if ! command -v strace >/dev/null 2>&1; then
     if can_apt; then apt_install strace; else die "strace is missing and apt-get needs root or passwordless sudo: apt-get install strace"; fi
@@ -339,6 +351,7 @@ cmd_env() {
   printf "export AGENTS_TEST_S3_URL='%s'\n" "${AGENTS_TEST_S3_URL:-http://127.0.0.1:$S3_PORT}"
   printf "export AGENTS_TEST_S3_ACCESS_KEY='%s'\n" "${AGENTS_TEST_S3_ACCESS_KEY:-$S3_KEY}"
   printf "export AGENTS_TEST_S3_SECRET_KEY='%s'\n" "${AGENTS_TEST_S3_SECRET_KEY:-$S3_SECRET}"
+  printf "export AGENTS_TEST_MCP_SERVERS='%s'\n" "${AGENTS_TEST_MCP_SERVERS:-$REPO/tests/mcp-servers/node_modules/@modelcontextprotocol}"
   # Testcontainers' resource reaper (ryuk) is an image that cannot be pulled here; the tests remove their containers.
   printf "export TESTCONTAINERS_RYUK_DISABLED='%s'\n" "${TESTCONTAINERS_RYUK_DISABLED:-true}"
 }

@@ -3,6 +3,7 @@ using Agents.Micro.AgentWorker.Models;
 using Agents.Micro.AgentWorker.Options;
 using Agents.Micro.AgentWorker.Runtime;
 using Agents.Micro.AgentWorker.Tools;
+using Agents.Micro.AgentWorker.Tools.Mcp;
 using Agents.Micro.Contracts;
 using Agents.Micro.ServiceDefaults.Agents;
 using Agents.Micro.ServiceDefaults.Data;
@@ -11,6 +12,7 @@ using Agents.Micro.Storage.Tasks;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
 
 namespace Agents.Micro.AgentWorker;
 
@@ -38,6 +40,11 @@ public static class AgentWorkerExtensions
         builder.Services.AddSingleton<IImageLoader, WorkspaceImageLoader>();
         builder.Services.AddScoped<IAgentTool, RememberTool>();
         builder.Services.AddScoped<IAgentTool, RecallTool>();
+        // MCP tool servers (Mcp:Servers): connected in the background at start-up, reconnected when they die.
+        builder.Services.AddOptions<McpOptions>().BindConfiguration(McpOptions.SectionName);
+        builder.Services.AddSingleton<McpToolCatalog>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<McpToolCatalog>());
+        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource(McpToolCatalog.SdkActivitySource));
         builder.Services.AddSchemaInitializer<ITaskStore>("task", (s, ct) => s.EnsureSchemaAsync(ct));
         // Registered after MassTransit's hosted service when the host adds messaging next: stops first, drains, then the bus stops.
         // Before WorkerDrain: hosted services stop in reverse order, so leases are renewed until the drain is over.
@@ -51,6 +58,7 @@ public static class AgentWorkerExtensions
         bus.AddConsumer<RunTaskConsumer, RunTaskConsumerDefinition>();
         bus.AddConsumer<ResumeTaskConsumer, ResumeTaskConsumerDefinition>();
         bus.AddConsumer<CancelTaskConsumer, CancelTaskConsumerDefinition>();
+        bus.AddConsumer<ListAgentToolsConsumer, ListAgentToolsConsumerDefinition>();
         bus.AddRequestClient<RecallMemories>();
         bus.AddRequestClient<SaveMemory>();
         return bus;

@@ -31,6 +31,8 @@ public static class EmbeddedDefaults
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
                 ["Logging:LogLevel:MassTransit"] = "Warning",
+                // The MCP SDK logs every server's stderr and a stack per failed connect; the worker logs one line each.
+                ["Logging:LogLevel:ModelContextProtocol"] = "None",
                 ["Database:Provider"] = "sqlite",
                 ["Database:ConnectionString"] = $"Data Source={Path.Combine(data, "agents.db")}",
                 ["Messaging:Transport"] = "inmemory",

@@ -6,6 +6,7 @@ using Agents.Micro.TaskApi.Consumers;
 using Agents.Micro.TaskApi.Endpoints;
 using Agents.Micro.TaskApi.Streaming;
 using Agents.Micro.TaskApi.Tasks;
+using Agents.Micro.Contracts;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -47,6 +48,7 @@ public static class TaskApiExtensions
     public static IBusRegistrationConfigurator AddTaskApiMessaging(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<TaskEventsAppendedConsumer, TaskEventsAppendedConsumerDefinition>();
+        bus.AddRequestClient<ListAgentTools>(QueueNames.AgentToolsAddress);
         return bus;
     }
 
@@ -58,6 +60,7 @@ public static class TaskApiExtensions
         app.MapStreamEndpoints();
         app.MapAgentEndpoints();
         app.MapAdminEndpoints();
+        app.MapToolEndpoints();
         return app;
     }
 }

@@ -7,4 +7,9 @@ public static class QueueNames
     public const string AgentTasks = "agent-tasks";
 
     public static readonly Uri AgentTasksAddress = new("queue:" + AgentTasks);
+
+    /// <summary>Where <see cref="ListAgentTools"/> goes: any one worker answers.</summary>
+    public const string AgentTools = "agent-tools";
+
+    public static readonly Uri AgentToolsAddress = new("queue:" + AgentTools);
 }

@@ -4,6 +4,7 @@ using Agents.Micro.AgentWorker.Options;
 using Agents.Micro.AgentWorker.Runtime;
 using Agents.Micro.AgentWorker.Tests.Stub;
 using Agents.Micro.AgentWorker.Tools;
+using Agents.Micro.AgentWorker.Tools.Mcp;
 using Agents.Micro.ServiceDefaults.Agents;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.Storage.Tasks;
@@ -39,6 +40,11 @@ public sealed class OpenAiAgentLoopTests : IAsyncLifetime
     }
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>The registry with the given built-in tools and no MCP servers.</summary>
+    private static ToolRegistry NoMcpTools(IEnumerable<IAgentTool> tools) =>
+        new(tools, new McpToolCatalog(MsOptions.Create(new McpOptions()), NullLoggerFactory.Instance),
+            MsOptions.Create(new WorkerOptions { ApprovalRequiredTools = [] }), NullLogger<ToolRegistry>.Instance);
 
     [Fact]
     public async Task Loop_WithOpenAiProviderFromEnvironment_RoundTripsAToolCallAndCompletes()
@@ -92,7 +98,7 @@ public sealed class OpenAiAgentLoopTests : IAsyncLifetime
         state.Messages.Add(new ChatMessage { Role = ChatMessage.System, Content = "use tools" });
         state.OwnFrom = 1;
         state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = options.Message });
-        var tools = new ToolRegistry([new WeatherTool()], MsOptions.Create(new WorkerOptions { ApprovalRequiredTools = [] }), NullLogger<ToolRegistry>.Instance);
+        var tools = NoMcpTools([new WeatherTool()]);
         var eventLog = new EventLog(store, new TaskLease("task_e2e", claimed.Attempt, "worker-test"), 0);
         var loop = new AgentLoop(model, tools, eventLog, state, RunSettings.From(options), new ToolContext("u1", "task_e2e", "conv_e2e"), null);
 
@@ -157,7 +163,7 @@ public sealed class OpenAiAgentLoopTests : IAsyncLifetime
         var claimed = await store.TryClaimAsync(taskId, "w", now + 60, now, Ct);
         var state = new AgentState();
         state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = options.Message });
-        var tools = new ToolRegistry([new WeatherTool()], MsOptions.Create(new WorkerOptions { ApprovalRequiredTools = [] }), NullLogger<ToolRegistry>.Instance);
+        var tools = NoMcpTools([new WeatherTool()]);
         var loop = new AgentLoop(model, tools, new EventLog(store, new TaskLease(taskId, claimed!.Attempt, "w"), 0), state,
             RunSettings.From(options), new ToolContext("u1", taskId, "conv_" + taskId), null);
 

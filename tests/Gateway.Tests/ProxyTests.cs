@@ -64,6 +64,7 @@ public sealed class ProxyTests(GatewayFixture fx)
     [InlineData("GET", "/agent/status/u/s/t", "taskapi")]
     [InlineData("DELETE", "/agent/session/u/s", "taskapi")]
     [InlineData("GET", "/system/info", "taskapi")]
+    [InlineData("GET", "/api/v1/tools", "taskapi")]
     [InlineData("GET", "/api/v1/files", "files")]
     [InlineData("GET", "/api/v1/files/download?path=a.txt", "files")]
     [InlineData("POST", "/api/v1/files/upload", "files")]

@@ -47,9 +47,13 @@ public class DistributedFixture : IAsyncLifetime
         await TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>Settings every worker of the fixture gets (configuration keys, e.g. <c>Mcp:Servers:fs:Command</c>).</summary>
+    protected virtual IEnumerable<(string Key, string Value)> WorkerSettings => [];
+
     public async Task<ServiceProcess> StartWorkerAsync(IDictionary<string, string>? extra = null)
     {
         var env = CommonEnv();
+        foreach (var (k, v) in WorkerSettings) env[k.Replace(":", "__", StringComparison.Ordinal)] = v;
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) env[k] = v;
         var w = await ServiceProcess.StartAsync("AgentWorker", "Agents.Micro.AgentWorker", env);
         await w.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));

@@ -31,7 +31,7 @@ public class EmbeddedApp : WebApplicationFactory<Agents.Micro.Standalone.DevToke
     /// <summary>Settings a fixture adds on top (limits set low enough to reach in a test, say).</summary>
     protected virtual IEnumerable<(string Key, string Value)> Settings => [];
 
-    public async ValueTask InitializeAsync() => await Task.Run(() => Server);
+    public virtual async ValueTask InitializeAsync() => await Task.Run(() => Server);
 
     /// <summary>A client authenticated as <paramref name="user"/> with a freshly created token.</summary>
     public async Task<HttpClient> ClientForAsync(string user, bool admin = false)

@@ -12,6 +12,9 @@ namespace Agents.Micro.AgentWorker.Models;
 /// "list my files", "read file notes/a.txt", "write file notes/a.txt with hello", "remember that I like tea",
 /// "what do you remember about tea?", "count to 50" (a long answer), "what did I say before?" (uses the history),
 /// "keep listing files" (never stops calling tools: shows <c>max_iterations</c>). Chinese: "记住…", "回忆…".
+/// Any tool by name, an MCP server's among them: "call tool everything__echo with message=hello" or
+/// "use the tool fs__write_file with {\"path\": \"/data/a.txt\", \"content\": \"hi\"}" (unquoted numbers and true/false
+/// are sent as such; the name is called even if not offered, as a real model may do).
 /// </summary>
 public sealed partial class LocalModel(LocalModelOptions options) : IChatModel
 {
@@ -29,6 +32,10 @@ public sealed partial class LocalModel(LocalModelOptions options) : IChatModel
     private static partial Regex RememberIntent();
     [GeneratedRegex(@"(?:recall|what\s+do\s+you\s+(?:remember|know)\s+about|回忆|你记得)\s*(?<q>.+?)[\s?？。]*$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex RecallIntent();
+    [GeneratedRegex(@"(?:call|use|run)\s+(?:the\s+)?tool\s+[`""']?(?<name>[A-Za-z0-9_.\-]+)[`""']?(?:\s+with\s+(?<args>.+?))?\s*$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
+    private static partial Regex NamedToolIntent();
+    [GeneratedRegex(@"(?<k>[A-Za-z_][\w\-]*)\s*=\s*(?:""(?<q>[^""]*)""|'(?<q>[^']*)'|(?<v>\S+))")]
+    private static partial Regex ArgPair();
     [GeneratedRegex(@"count\s+to\s+(?<n>\d{1,6})", RegexOptions.IgnoreCase)]
     private static partial Regex CountIntent();
     [GeneratedRegex(@"what\s+did\s+i\s+(?:say|ask|tell\s+you)\s+(?:before|earlier|previously|last\s+time)", RegexOptions.IgnoreCase)]
@@ -99,6 +106,8 @@ public sealed partial class LocalModel(LocalModelOptions options) : IChatModel
     private static (string Name, string Args)? PlanCall(string q, HashSet<string> offered)
     {
         Match m;
+        if ((m = NamedToolIntent().Match(q)).Success)
+            return (m.Groups["name"].Value, NamedArgs(m.Groups["args"].Success ? m.Groups["args"].Value.Trim() : ""));
         if (offered.Contains("write_file") && (m = WriteIntent().Match(q)).Success)
             return ("write_file", Args(("path", m.Groups["path"].Value), ("content", m.Groups["content"].Value.Trim().Trim('"', '\''))));
         if (offered.Contains("read_file") && (m = ReadIntent().Match(q)).Success)
@@ -117,6 +126,23 @@ public sealed partial class LocalModel(LocalModelOptions options) : IChatModel
     /// <summary>After tool results: only the "keep listing" request asks for more.</summary>
     private static (string Name, string Args)? FollowUpCall(string q, HashSet<string> offered) =>
         offered.Contains("list_files") && LoopIntent().IsMatch(q) ? ("list_files", Args(("path", ""))) : null;
+
+    /// <summary>"{…}" as given (the model's JSON, right or wrong), else key=value pairs with numbers and booleans as such.</summary>
+    private static string NamedArgs(string text)
+    {
+        if (text.StartsWith('{')) return text;
+        var args = new Dictionary<string, object>();
+        foreach (Match p in ArgPair().Matches(text))
+        {
+            var key = p.Groups["k"].Value;
+            if (p.Groups["q"].Success) { args[key] = p.Groups["q"].Value; continue; }
+            var raw = p.Groups["v"].Value;
+            args[key] = long.TryParse(raw, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l) ? l
+                : double.TryParse(raw, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d
+                : raw is "true" or "false" ? raw == "true" : raw;
+        }
+        return JsonSerializer.Serialize(args);
+    }
 
     private static string Args(params (string Key, string Value)[] kv) =>
         JsonSerializer.Serialize(kv.ToDictionary(x => x.Key, x => x.Value));

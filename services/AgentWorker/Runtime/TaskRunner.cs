@@ -263,6 +263,7 @@ public sealed class TaskRunner(
         var system = taskOptions.SystemMessage ?? TaskOptions.DefaultSystemMessage;
         var memories = await RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
         if (memories.Count > 0) system += "\n\nRelevant memories about the user:\n" + string.Join("\n", memories.Select(m => "- " + m));
+        if (tools.UnavailableNote() is { } down) system += "\n\n" + down;
         var state = new AgentState();
         state.Messages.Add(new ChatMessage { Role = ChatMessage.System, Content = system });
         if (history.Count > 0)

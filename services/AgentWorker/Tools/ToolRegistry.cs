@@ -2,19 +2,36 @@ using System.Diagnostics;
 using System.Text.Json;
 using Agents.Micro.AgentWorker.Models;
 using Agents.Micro.AgentWorker.Options;
+using Agents.Micro.AgentWorker.Tools.Mcp;
 using Agents.Micro.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.AgentWorker.Tools;
 
-/// <summary>The tools offered to the model, and the one place they are run: a tool can never crash the worker.</summary>
-public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, IOptions<WorkerOptions> options, ILogger<ToolRegistry> log)
+/// <summary>
+/// The tools offered to the model (the built-in ones and those of the MCP servers), and the one place they are run: a
+/// tool can never crash the worker.
+/// </summary>
+public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, McpToolCatalog mcp, IOptions<WorkerOptions> options, ILogger<ToolRegistry> log)
 {
     private readonly Dictionary<string, IAgentTool> _tools = tools.ToDictionary(t => t.Spec.Name, StringComparer.Ordinal);
 
-    public IReadOnlyList<ToolSpec> Specs => _tools.Values.Select(t => t.Spec).ToList();
+    public IReadOnlyList<ToolSpec> Specs => [.. _tools.Values.Select(t => t.Spec), .. mcp.Tools.Select(t => t.Spec)];
 
-    public bool NeedsApproval(string name) => options.Value.ApprovalRequiredTools.Contains(name, StringComparer.Ordinal);
+    /// <summary>What <c>GET /api/v1/tools</c> lists: every tool the model is offered now.</summary>
+    public IReadOnlyList<Contracts.AgentTool> Describe() =>
+    [
+        .. _tools.Values.Select(t => new Contracts.AgentTool(t.Spec.Name, t.Spec.Description, "builtin", NeedsApproval(t.Spec.Name), null)),
+        .. mcp.Tools.Select(t => new Contracts.AgentTool(t.ExposedName, t.Spec.Description, "mcp:" + t.Server, t.NeedsApproval, t.ReadOnly)),
+    ];
+
+    /// <summary>For the system prompt: the MCP servers that are configured but down, so the model knows their tools are missing.</summary>
+    public string? UnavailableNote() => mcp.Unavailable.ToList() is { Count: > 0 } down
+        ? "These tool servers are unavailable right now, so their tools cannot be used: " + string.Join("; ", down.Select(d => $"{d.Server} ({d.Reason})")) + "."
+        : null;
+
+    public bool NeedsApproval(string name) =>
+        options.Value.ApprovalRequiredTools.Contains(name, StringComparer.Ordinal) || mcp.Find(name)?.NeedsApproval == true;
 
     public async Task<ToolResult> RunAsync(ToolContext context, ToolCall call, CancellationToken ct)
     {
@@ -23,18 +40,22 @@ public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, IOptions<WorkerO
         activity?.SetTag("agents.task_id", context.TaskId);
         // Arguments may hold personal data (file contents, memories): only with Telemetry:RecordContent.
         if (AgentsTelemetry.RecordContent) activity?.SetTag("agents.tool.arguments", call.Arguments);
-        if (!_tools.TryGetValue(call.Name, out var tool))
+        var isMcp = !_tools.TryGetValue(call.Name, out var tool) && mcp.IsMcpName(call.Name);
+        if (tool is null && !isMcp)
         {
             activity?.SetTag("agents.tool.ok", false);
             return ToolResult.Fail($"unknown tool '{call.Name}'");
         }
+        var seconds = (isMcp ? mcp.TimeoutSeconds(call.Name) : null) ?? options.Value.ToolTimeoutSeconds;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.ToolTimeoutSeconds));
+        timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
         ToolResult result;
         try
         {
             using var args = JsonDocument.Parse(string.IsNullOrWhiteSpace(call.Arguments) ? "{}" : call.Arguments);
-            result = await tool.ExecuteAsync(context, args.RootElement, timeout.Token);
+            result = isMcp
+                ? await mcp.CallAsync(call.Name, context, call.Id, args.RootElement, activity, timeout.Token)
+                : await tool!.ExecuteAsync(context, args.RootElement, timeout.Token);
         }
         catch (JsonException)
         {
@@ -46,7 +67,7 @@ public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, IOptions<WorkerO
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            result = ToolResult.Fail($"timed out after {options.Value.ToolTimeoutSeconds} s");
+            result = ToolResult.Fail($"timed out after {seconds} s");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -87,12 +87,13 @@ async function signIn(token) {
 function route() {
   if (!state.token) return;
   const view = (location.hash || '#chat').slice(1);
-  const known = ['chat', 'files', 'memory'].includes(view) ? view : 'chat';
-  for (const v of ['chat', 'files', 'memory']) $('view-' + v).hidden = v !== known;
+  const known = ['chat', 'files', 'memory', 'tools'].includes(view) ? view : 'chat';
+  for (const v of ['chat', 'files', 'memory', 'tools']) $('view-' + v).hidden = v !== known;
   for (const a of document.querySelectorAll('.tabs a')) a.classList.toggle('active', a.dataset.view === known);
   if (known === 'chat') loadConversations().catch(fail);
   if (known === 'files') loadFiles(state.filesPath).catch(fail);
   if (known === 'memory') loadMemories(true).catch(fail);
+  if (known === 'tools') loadTools().catch(fail);
 }
 
 // ------------------------------------------------------------------ conversations
@@ -574,6 +575,22 @@ async function loadMemories(reset) {
   state.memoryOffset += data.items.length;
   $('memory-summary').textContent = data.total === 0 ? (q ? 'No memory matches.' : 'No memories yet.') : `${data.total} ${q ? 'matching' : ''} memor${data.total === 1 ? 'y' : 'ies'}`;
   $('memory-more').hidden = state.memoryOffset >= data.total;
+}
+
+// ------------------------------------------------------------------ tools
+
+// The tools the agent can use now (built-in and those of the deployment's MCP servers), as a worker reports them.
+async function loadTools() {
+  const data = await api('GET', '/api/v1/tools');
+  const rows = data.items.map((t) => el('tr', { 'data-tool': t.name },
+    el('td', {}, el('code', {}, t.name)),
+    el('td', {}, t.source),
+    el('td', {}, t.needs_approval ? 'asks first' : 'runs directly'),
+    el('td', { class: 'hide-narrow muted' }, t.description)));
+  $('tool-list').replaceChildren(...rows);
+  $('tools-summary').textContent = `${data.items.length} tool${data.items.length === 1 ? '' : 's'}; calls marked "asks first" wait for your approval in the chat.`;
+  $('tools-down').replaceChildren(...data.unavailable.map((u) =>
+    el('li', { class: 'memory-item', 'data-server': u.server }, `Tool server ${u.server} is unavailable: ${u.reason}`)));
 }
 
 // ------------------------------------------------------------------ helpers

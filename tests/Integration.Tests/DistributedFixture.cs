@@ -71,7 +71,7 @@ public class DistributedFixture : IAsyncLifetime
     }
 
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         foreach (var p in Workers.Append(Gateway).Append(TaskApi).Where(p => p is not null)) await p.DisposeAsync();
         if (_vhost is not null) await _vhost.DisposeAsync();

@@ -45,6 +45,11 @@ public sealed class ConsoleHost : IAsyncLifetime
         {
             ["AGENTS_DATA_DIR"] = _dataDir,
             ["LocalModel__ChunkDelayMs"] = ChunkDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // A real MCP server (npm's server-everything over stdio) and one that is down, for the Tools tab and MCP tool calls.
+            ["Mcp__Servers__everything__Command"] = "node",
+            ["Mcp__Servers__everything__Arguments__0"] = McpTestServers.Everything,
+            ["Mcp__Servers__everything__Arguments__1"] = "stdio",
+            ["Mcp__Servers__down__Url"] = $"http://127.0.0.1:{TestEnv.FreePort()}/mcp",
         });
         var tokenFile = Path.Combine(_dataDir, "dev-token");
         for (var i = 0; i < 100 && !File.Exists(tokenFile); i++) await Task.Delay(100);

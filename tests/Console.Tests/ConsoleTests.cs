@@ -334,6 +334,28 @@ public sealed class ConsoleTests(ConsoleHost host)
     }
 
     [Fact]
+    public async Task ToolsTab_ListsBuiltinAndMcpTools_AndTheServerThatIsDown_AndAnMcpCallShowsLikeABuiltinOne()
+    {
+        await using var tab = await host.OpenAsync();
+        await tab.SignedInAsync();
+        var page = tab.Page;
+
+        await page.Locator(".tabs a[data-view=tools]").ClickAsync();
+        var echo = page.Locator("#tool-list tr[data-tool='everything__echo']");
+        await Expect(echo).ToContainTextAsync("mcp:everything");
+        await Expect(echo).ToContainTextAsync("runs directly");
+        await Expect(page.Locator("#tool-list tr[data-tool='write_file']")).ToContainTextAsync("asks first");
+        await Expect(page.Locator("#tools-down li[data-server='down']")).ToContainTextAsync("unavailable");
+        await tab.ScreenshotAsync("tools");
+
+        await page.Locator(".tabs a[data-view=chat]").ClickAsync();
+        var turn = await tab.SendAsync("call tool everything__echo with message=\"from the console\"");
+        await Expect(turn.Locator(".tool.ok .tool-name")).ToHaveTextAsync("everything__echo");
+        await Expect(turn.Locator(".tool.ok .tool-result")).ToContainTextAsync("Echo: from the console");
+        Assert.Empty(tab.Problems);
+    }
+
+    [Fact]
     public async Task MemoryList_SearchFindsAMemory_AndDeleteRemovesIt()
     {
         var marker = "kumquat" + Guid.NewGuid().ToString("N")[..6];

@@ -34,8 +34,8 @@ internal static class ComposeCli
 
     public sealed record Result(int ExitCode, string StdOut, string StdErr);
 
-    /// <summary><c>docker-compose -f docker-compose.yml config</c> with exactly these variables (others removed).</summary>
-    public static Result Config(IReadOnlyDictionary<string, string?> variables)
+    /// <summary><c>docker-compose -f docker-compose.yml [-f override…] config</c> with exactly these variables (others removed).</summary>
+    public static Result Config(IReadOnlyDictionary<string, string?> variables, params string[] overrideFiles)
     {
         var (file, prefix) = FindCompose();
         var psi = new ProcessStartInfo(file)
@@ -46,7 +46,8 @@ internal static class ComposeCli
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in prefix.Concat(["-f", "docker-compose.yml", "--project-directory", Repo.Root, "--env-file", EmptyEnvFile.Value, "config"])) psi.ArgumentList.Add(arg);
+        var files = new[] { "docker-compose.yml" }.Concat(overrideFiles).SelectMany(f => new[] { "-f", f });
+        foreach (var arg in prefix.Concat(files).Concat(["--project-directory", Repo.Root, "--env-file", EmptyEnvFile.Value, "config"])) psi.ArgumentList.Add(arg);
         // A developer's own .env or shell must not change what is checked: only the variables given here count
         // (hence also an empty --env-file: docker-compose wants a regular file).
         foreach (var name in new[] { "AGENTS_INTERNAL_KEY", "AGENTS_ADMIN_TOKEN_SHA256", "AGENTS_ADMIN_USER", "POSTGRES_PASSWORD",

@@ -30,6 +30,29 @@ public sealed class ConfigKeyTests
         Assert.True(problems.Count == 0, $"docker-compose.yml gives {service.ComposeName} settings it does not read:\n{string.Join("\n", problems)}");
     }
 
+    /// <summary>
+    /// The MCP example the README points to (docker-compose.mcp.yml) is a valid override, and the worker reads every key
+    /// it sets; the only other variables are the secrets its <c>…From</c> settings name.
+    /// </summary>
+    [Fact]
+    public void McpOverride_IsValid_AndGivesTheWorkerOnlyMcpSettingsItReads()
+    {
+        var result = ComposeCli.Config(ComposeCli.RequiredVariables, "docker-compose.mcp.yml");
+        Assert.True(result.ExitCode == 0, $"docker-compose config with docker-compose.mcp.yml failed:\n{result.StdErr}");
+        var model = ComposeModel.Parse(result.StdOut);
+        var worker = model.Service("agent-worker").Environment;
+        var schema = ConfigSchema.ForService("AgentWorker");
+        var mcp = worker.Keys.Where(k => k.StartsWith("Mcp__", StringComparison.Ordinal)).ToList();
+        Assert.Contains("Mcp__Servers__fs__Command", mcp);
+        Assert.Contains("Mcp__Servers__everything__Url", mcp);
+        Assert.All(mcp, k => Assert.Null(schema.Explain(k.Replace("__", ":", StringComparison.Ordinal))));
+        var named = mcp.Where(k => k.Split("__")[^2].EndsWith("From", StringComparison.Ordinal)).Select(k => worker[k]).ToList();
+        Assert.Equal(["MCP_EVERYTHING_AUTH"], named);
+        Assert.True(worker.ContainsKey("MCP_EVERYTHING_AUTH"));
+        Assert.Equal("http://mcp-everything:3001/mcp", worker["Mcp__Servers__everything__Url"]);
+        Assert.NotNull(model.Service("mcp-everything"));
+    }
+
     [Fact]
     public void Explain_RejectsAMisspeltKey_AndAcceptsTheRealOne()
     {

@@ -21,7 +21,7 @@ internal static class ServiceCatalog
     [
         new("gateway", "Gateway", 8091, ["Auth", "Database", "ReverseProxy"]),
         new("task-api", "TaskApi", 8081, ["Auth", "Database", "Messaging", "FileStorage"]),
-        new("agent-worker", "AgentWorker", 8082, ["Auth", "Database", "Messaging", "FileStorage"]),
+        new("agent-worker", "AgentWorker", 8082, ["Auth", "Database", "Messaging", "FileStorage", "Mcp"]),
         new("file-service", "FileService", 8083, ["Auth", "FileStorage"]),
         new("memory-service", "MemoryService", 8084, ["Auth", "Database", "Messaging"]),
     ];

@@ -41,7 +41,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddScoped<IAgentTool, RememberTool>();
         builder.Services.AddScoped<IAgentTool, RecallTool>();
         // MCP tool servers (Mcp:Servers): connected in the background at start-up, reconnected when they die.
-        builder.Services.AddOptions<McpOptions>().BindConfiguration(McpOptions.SectionName);
+        builder.Services.AddOptions<McpOptions>().BindConfiguration(McpOptions.SectionName).ValidateDataAnnotations();
         builder.Services.AddSingleton<McpToolCatalog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<McpToolCatalog>());
         builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource(McpToolCatalog.SdkActivitySource));

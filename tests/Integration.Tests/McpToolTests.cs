@@ -98,7 +98,9 @@ public sealed class McpToolTests(McpEmbeddedApp app) : IClassFixture<McpEmbedded
         var down = list.GetProperty("unavailable").EnumerateArray().ToDictionary(u => u.GetProperty("server").GetString()!, u => u.GetProperty("reason").GetString()!);
         Assert.Equal(["broken", "down"], down.Keys.Order());
         Assert.Contains("refused", down["down"], StringComparison.OrdinalIgnoreCase);
-        // The tool argument that carries the user id is not shown to the model.
+        // The schema the model is given: the server's, minus the argument the worker fills with the user's id.
+        Assert.True(echo.GetProperty("parameters").GetProperty("properties").TryGetProperty("message", out _));
+        Assert.False(Tool(list, "whoami__echo").GetProperty("parameters").GetProperty("properties").TryGetProperty("message", out _));
         Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().GetAsync("/api/v1/tools")).StatusCode);
     }
 
@@ -139,7 +141,7 @@ public sealed class McpToolTests(McpEmbeddedApp app) : IClassFixture<McpEmbedded
         Assert.Equal("the approved text", await File.ReadAllTextAsync(edited));
         Assert.False(File.Exists(original));
 
-        // Per tool: get-sum is read-only, yet configured to always ask; a rejection never reaches the server.
+        // Per tool: get-sum is read-only, yet configured to always ask; once accepted, it runs on the server.
         var sum = await SendAsync(c, "call tool everything__get-sum with a=2 b=3");
         await TaskPolling.PollAsync(c, sum, t => t.Status == "interrupted");
         await c.PostJsonAsync($"/api/v1/tasks/{sum}/resume", new { response_type = "accept" }, 200);
@@ -218,6 +220,7 @@ public sealed class McpToolTests(McpEmbeddedApp app) : IClassFixture<McpEmbedded
         }
         // The session's other requests (initialize, tools/list) carry no user.
         Assert.Contains(app.Proxy.Requests, r => r.Body.Contains("\"initialize\"", StringComparison.Ordinal) && r.Header is null);
+        Assert.All(app.Proxy.Requests.Where(r => r.Body.Contains("\"tools/list\"", StringComparison.Ordinal)), r => Assert.Null(r.Header));
     }
 
     [Fact]
@@ -230,6 +233,14 @@ public sealed class McpToolTests(McpEmbeddedApp app) : IClassFixture<McpEmbedded
         var done = await TaskPolling.PollAsync(c, id, timeout: TimeSpan.FromSeconds(30));
         Assert.Equal("cancelled", done.Status);
         Assert.DoesNotContain("tool_end", done.Types);
+        // The server is told: over Streamable HTTP a request is cancelled by abandoning it (stdio sends notifications/cancelled).
+        var call = app.Proxy.Requests.Single(r => r.Body.Contains("\"tools/call\"", StringComparison.Ordinal) && r.Body.Contains("\"duration\":120", StringComparison.Ordinal) && r.Header == "mcp-cancel");
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!call.Aborted)
+        {
+            Assert.True(DateTime.UtcNow < until, "the tools/call request to the server was not abandoned after the cancel");
+            await Task.Delay(50);
+        }
         Assert.Equal("Echo: after cancel", ToolEnd(await RunAsync(c, "call tool web__echo with message=\"after cancel\"")).GetProperty("result").GetString());
     }
 
@@ -244,7 +255,8 @@ public sealed class McpToolTests(McpEmbeddedApp app) : IClassFixture<McpEmbedded
         Assert.Equal("completed", done.Status);
         var end = ToolEnd(done);
         Assert.False(end.GetProperty("ok").GetBoolean());
-        Assert.StartsWith("ERROR: the MCP server 'web' failed during the call", end.GetProperty("result").GetString());
+        var error = end.GetProperty("result").GetString()!;
+        Assert.True(error.StartsWith("ERROR: the MCP server 'web' failed during the call", StringComparison.Ordinal), error);
 
         await app.Http.RestartAsync();
         var until = DateTime.UtcNow.AddSeconds(60);

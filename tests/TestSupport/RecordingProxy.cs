@@ -15,7 +15,11 @@ public sealed class RecordingProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private static readonly HttpClient Http = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
 
-    public sealed record Seen(string Method, string? Header, string Body);
+    public sealed record Seen(string Method, string? Header, string Body)
+    {
+        /// <summary>The client went away before the response was over (how a Streamable HTTP client cancels a request).</summary>
+        public volatile bool Aborted;
+    }
 
     public ConcurrentQueue<Seen> Requests { get; } = new();
     public string BaseUrl { get; }
@@ -40,7 +44,9 @@ public sealed class RecordingProxy : IAsyncDisposable
             using var body = new MemoryStream();
             await ctx.Request.Body.CopyToAsync(body, ctx.RequestAborted);
             var bytes = body.ToArray();
-            proxy.Requests.Enqueue(new Seen(ctx.Request.Method, ctx.Request.Headers[header].FirstOrDefault(), System.Text.Encoding.UTF8.GetString(bytes)));
+            var seen = new Seen(ctx.Request.Method, ctx.Request.Headers[header].FirstOrDefault(), System.Text.Encoding.UTF8.GetString(bytes));
+            proxy.Requests.Enqueue(seen);
+            using var _ = ctx.RequestAborted.Register(() => seen.Aborted = true);
             using var request = new HttpRequestMessage(new HttpMethod(ctx.Request.Method), new Uri(target, ctx.Request.Path + ctx.Request.QueryString));
             if (bytes.Length > 0 || ctx.Request.Method == "POST") request.Content = new ByteArrayContent(bytes);
             foreach (var (k, v) in ctx.Request.Headers)

@@ -121,13 +121,13 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
 
     private static string? Clip(string? s) => s is null || s.Length <= 4096 ? s : s[..4096] + "…";
 
-    private async Task RunToolAsync(ToolCall call, string arguments, CancellationToken ct)
+    private async Task RunToolAsync(ToolCall call, string arguments, CancellationToken ct, bool approved = false)
     {
         log.Add(EventTypes.ToolStart, new { call_id = call.Id, name = call.Name, arguments = ParseArgs(arguments) });
         // Written now, not with tool_end: a client should see which tool is running while it runs (it may take minutes).
         await log.CommitAsync(ct: ct);
         var sw = Stopwatch.StartNew();
-        var result = await tools.RunAsync(context, call with { Arguments = arguments }, ct);
+        var result = await tools.RunAsync(context, call with { Arguments = arguments }, ct, approved);
         AgentMetrics.ToolLatency.Record(sw.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("tool", call.Name), new("ok", result.Ok));
         if (result.FileWritten is { } f && !state.FilesWritten.Contains(f)) state.FilesWritten.Add(f);
         FinishCall(call, result.Ok, result.Content, sw.ElapsedMilliseconds);
@@ -172,12 +172,12 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
         switch (decision.Type)
         {
             case ResumeDecision.Accept:
-                await RunToolAsync(call, call.Arguments, ct);
+                await RunToolAsync(call, call.Arguments, ct, approved: true);
                 break;
             case ResumeDecision.Edit:
                 var edited = decision.EditedArgs?.ToJsonString() ?? call.Arguments;
                 state.QueuedCalls[0] = call with { Arguments = edited };
-                await RunToolAsync(state.QueuedCalls[0], edited, ct);
+                await RunToolAsync(state.QueuedCalls[0], edited, ct, approved: true);
                 break;
             case ResumeDecision.Reject:
                 FinishCall(call, false, "REJECTED: " + (decision.Message ?? "the user refused this tool call"), 0);

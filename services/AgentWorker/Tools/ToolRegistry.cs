@@ -21,8 +21,8 @@ public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, McpToolCatalog m
     /// <summary>What <c>GET /api/v1/tools</c> lists: every tool the model is offered now.</summary>
     public IReadOnlyList<Contracts.AgentTool> Describe() =>
     [
-        .. _tools.Values.Select(t => new Contracts.AgentTool(t.Spec.Name, t.Spec.Description, "builtin", NeedsApproval(t.Spec.Name), null)),
-        .. mcp.Tools.Select(t => new Contracts.AgentTool(t.ExposedName, t.Spec.Description, "mcp:" + t.Server, t.NeedsApproval, t.ReadOnly)),
+        .. _tools.Values.Select(t => new Contracts.AgentTool(t.Spec.Name, t.Spec.Description, "builtin", NeedsApproval(t.Spec.Name), null, t.Spec.Parameters.GetRawText())),
+        .. mcp.Tools.Select(t => new Contracts.AgentTool(t.ExposedName, t.Spec.Description, "mcp:" + t.Server, t.NeedsApproval, t.ReadOnly, t.Spec.Parameters.GetRawText())),
     ];
 
     /// <summary>For the system prompt: the MCP servers that are configured but down, so the model knows their tools are missing.</summary>
@@ -33,7 +33,8 @@ public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, McpToolCatalog m
     public bool NeedsApproval(string name) =>
         options.Value.ApprovalRequiredTools.Contains(name, StringComparer.Ordinal) || mcp.Find(name)?.NeedsApproval == true;
 
-    public async Task<ToolResult> RunAsync(ToolContext context, ToolCall call, CancellationToken ct)
+    /// <param name="approved">Whether a user approved this call (an accepted or edited interrupt).</param>
+    public async Task<ToolResult> RunAsync(ToolContext context, ToolCall call, CancellationToken ct, bool approved = false)
     {
         using var activity = AgentsTelemetry.Source.StartActivity("tool " + call.Name);
         activity?.SetTag("agents.tool.name", call.Name);
@@ -54,7 +55,7 @@ public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, McpToolCatalog m
         {
             using var args = JsonDocument.Parse(string.IsNullOrWhiteSpace(call.Arguments) ? "{}" : call.Arguments);
             result = isMcp
-                ? await mcp.CallAsync(call.Name, context, call.Id, args.RootElement, activity, timeout.Token)
+                ? await mcp.CallAsync(call.Name, context, call.Id, args.RootElement, approved, activity, timeout.Token)
                 : await tool!.ExecuteAsync(context, args.RootElement, timeout.Token);
         }
         catch (JsonException)
@@ -65,9 +66,14 @@ public sealed class ToolRegistry(IEnumerable<IAgentTool> tools, McpToolCatalog m
         {
             result = ToolResult.Fail(ex.Message);
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested && timeout.IsCancellationRequested)
         {
             result = ToolResult.Fail($"timed out after {seconds} s");
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Neither the task's cancel nor the time limit: whatever the tool waited on gave up under it.
+            result = ToolResult.Fail($"{call.Name} failed: the call was cancelled before it finished");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

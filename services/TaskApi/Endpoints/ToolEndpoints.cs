@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 
-/// <summary>One tool the agent may call. <c>source</c> is <c>builtin</c> or <c>mcp:{server}</c>.</summary>
-public sealed record ToolItem(string Name, string Description, string Source, bool NeedsApproval, bool? ReadOnly);
+/// <summary>One tool the agent may call. <c>source</c> is <c>builtin</c> or <c>mcp:{server}</c>; <c>parameters</c> is the JSON schema of its arguments.</summary>
+public sealed record ToolItem(string Name, string Description, string Source, bool NeedsApproval, bool? ReadOnly, System.Text.Json.JsonElement Parameters);
 
 /// <summary>An MCP server the workers are configured with but cannot reach now (its tools are missing from the list).</summary>
 public sealed record UnavailableServerItem(string Server, string Reason);
@@ -31,7 +31,7 @@ public static class ToolEndpoints
         {
             var r = await client.GetResponse<AgentToolsListed>(new ListAgentTools(), ct, RequestTimeout.After(s: 5));
             return TypedResults.Ok(new ListToolsResponse(true,
-                r.Message.Items.Select(t => new ToolItem(t.Name, t.Description, t.Source, t.NeedsApproval, t.ReadOnly)).ToList(),
+                r.Message.Items.Select(t => new ToolItem(t.Name, t.Description, t.Source, t.NeedsApproval, t.ReadOnly, System.Text.Json.JsonDocument.Parse(t.ParametersJson).RootElement.Clone())).ToList(),
                 r.Message.Unavailable.Select(u => new UnavailableServerItem(u.Server, u.Reason)).ToList()));
         }
         catch (RequestTimeoutException)

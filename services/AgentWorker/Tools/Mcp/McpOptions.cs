@@ -42,6 +42,7 @@ public sealed class McpOptions
             if (!McpApproval.TryParse(s.Approval, out _)) yield return $"{at}:Approval must be always, never or auto";
             foreach (var (tool, a) in s.ToolApproval)
                 if (!McpApproval.TryParse(a, out _)) yield return $"{at}:ToolApproval:{tool} must be always, never or auto";
+            if (s.TimeoutSeconds is < 1 or > 3600) yield return $"{at}:TimeoutSeconds must be between 1 and 3600";
             if (stdio && s.HeadersFrom.Count > 0) yield return $"{at}: HeadersFrom is for Url servers (a stdio server takes EnvironmentFrom)";
             if (http && (s.EnvironmentFrom.Count > 0 || s.Environment.Count > 0)) yield return $"{at}: Environment is for Command servers (an HTTP server takes HeadersFrom)";
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Agents.Micro.AgentWorker.Models;
@@ -25,21 +24,39 @@ internal static class McpCallScope
 internal sealed class McpServerConnection(string name, McpServerOptions options, ILoggerFactory loggers) : IAsyncDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    /// <summary>A session that lasted this long was healthy: the next failure starts the backoff from 1 s again.</summary>
+    private static readonly TimeSpan HealthySession = TimeSpan.FromSeconds(30);
 
     /// <summary>The worker's variables a stdio server gets: enough for <c>npx</c>, <c>node</c> or <c>python</c> to start.</summary>
     public static readonly string[] InheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "NODE_PATH", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"];
+
     private readonly ILogger _log = loggers.CreateLogger("Agents.Micro.AgentWorker.Mcp");
     private readonly CancellationTokenSource _stop = new();
-    private McpClient? _client;
-    private CancellationTokenSource _reconnect = new();
-    private Task? _loop;
+    private readonly SemaphoreSlim _refresh = new(1, 1);
     private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Session? _session;
+    private Task? _loop;
+    private int _disposed;
+
+    /// <summary>One connection: the client, and the switch a failed call uses to end exactly this one (not a newer one).</summary>
+    private sealed class Session
+    {
+        public McpClient? Client;
+        public readonly CancellationTokenSource Broken = new();
+        public string? BrokenReason;
+
+        public void MarkBroken(string reason)
+        {
+            BrokenReason ??= reason;
+            try { Broken.Cancel(); } catch (ObjectDisposedException) { /* the supervisor already moved on */ }
+        }
+    }
 
     public string Name => name;
     public McpServerOptions Options => options;
     public IReadOnlyList<McpToolEntry> Tools { get; private set; } = [];
 
-    /// <summary>Why the server cannot be used now (null while connected).</summary>
+    /// <summary>Why the server cannot be used now (null while connected). Shown to users and the model: no server output in it.</summary>
     public string? DownReason { get; private set; } = "not connected yet";
 
     /// <summary>Completes after the first connection attempt (successful or not).</summary>
@@ -52,24 +69,25 @@ internal sealed class McpServerConnection(string name, McpServerOptions options,
         var backoff = TimeSpan.FromSeconds(1);
         while (!stop.IsCancellationRequested)
         {
-            McpClient? client = null;
+            var session = new Session();
+            IAsyncDisposable? transport = null;
+            var connectedAt = DateTime.MaxValue;
             try
             {
-                client = await ConnectAsync(stop);
-                await RefreshToolsAsync(client, stop);
-                var reconnect = new CancellationTokenSource();
-                Interlocked.Exchange(ref _reconnect, reconnect).Dispose();
-                _client = client;
+                (session.Client, transport) = await ConnectAsync(session, stop);
+                await RefreshToolsAsync(session.Client, stop);
+                _session = session;
                 DownReason = null;
-                backoff = TimeSpan.FromSeconds(1);
+                connectedAt = DateTime.UtcNow;
                 _firstAttempt.TrySetResult();
                 _log.LogInformation("MCP server {Server} connected: {Count} tools", name, Tools.Count);
                 // Until the session ends (the process exited, the stream broke) or a call saw the connection fail.
-                var ended = client.Completion;
-                using (var wake = CancellationTokenSource.CreateLinkedTokenSource(stop, reconnect.Token))
+                var ended = session.Client.Completion;
+                using (var wake = CancellationTokenSource.CreateLinkedTokenSource(stop, session.Broken.Token))
                     await Task.WhenAny(ended, Task.Delay(Timeout.Infinite, wake.Token));
-                DownReason = ended.IsCompleted ? Describe(ended.Result) : DownReason ?? "the connection failed";
-                if (!stop.IsCancellationRequested) _log.LogWarning("MCP server {Server} disconnected: {Reason}", name, DownReason);
+                if (stop.IsCancellationRequested) break;
+                DownReason = ended.IsCompleted ? Describe(ended.Result) : session.BrokenReason ?? "the connection failed";
+                _log.LogWarning("MCP server {Server} disconnected: {Reason}{Detail}", name, DownReason, Detail(ended));
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -82,16 +100,19 @@ internal sealed class McpServerConnection(string name, McpServerOptions options,
             }
             finally
             {
+                if (ReferenceEquals(_session, session)) _session = null;
                 _firstAttempt.TrySetResult();
+                if (session.Client is { } c) await DisposeQuietlyAsync(c);
+                if (transport is not null) await DisposeQuietlyAsync(transport);
+                session.Broken.Dispose();
             }
-            _client = null;
-            if (client is not null) await DisposeQuietlyAsync(client);
+            if (DateTime.UtcNow - connectedAt > HealthySession) backoff = TimeSpan.FromSeconds(1);
             try { await Task.Delay(backoff, stop); } catch (OperationCanceledException) { break; }
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
         }
     }
 
-    private async Task<McpClient> ConnectAsync(CancellationToken ct)
+    private async Task<(McpClient, IAsyncDisposable?)> ConnectAsync(Session session, CancellationToken ct)
     {
         IClientTransport transport;
         if (!string.IsNullOrWhiteSpace(options.Command))
@@ -140,39 +161,57 @@ internal sealed class McpServerConnection(string name, McpServerOptions options,
                     // Not awaited here: the list is asked for on the same session whose messages this handler is reading.
                     new(NotificationMethods.ToolListChangedNotification, (_, _) =>
                     {
-                        if (_client is { } c) _ = Task.Run(() => RefreshQuietlyAsync(c));
+                        if (session.Client is { } c) _ = Task.Run(() => RefreshQuietlyAsync(c));
                         return ValueTask.CompletedTask;
                     }),
                 ],
             },
         };
-        using var connect = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        connect.CancelAfter(TimeSpan.FromSeconds(30));
-        return await McpClient.CreateAsync(transport, clientOptions, loggers, connect.Token);
+        var disposable = transport as IAsyncDisposable;
+        try
+        {
+            using var connect = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            connect.CancelAfter(TimeSpan.FromSeconds(30));
+            return (await McpClient.CreateAsync(transport, clientOptions, loggers, connect.Token), disposable);
+        }
+        catch
+        {
+            if (disposable is not null) await DisposeQuietlyAsync(disposable);
+            throw;
+        }
     }
 
     private async Task RefreshToolsAsync(McpClient client, CancellationToken ct)
     {
-        var listed = await client.ListToolsAsync(cancellationToken: ct);
-        var allowed = options.AllowedTools.Count == 0 ? null : options.AllowedTools.ToHashSet(StringComparer.Ordinal);
-        var entries = new List<McpToolEntry>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in listed.Select(t => t.ProtocolTool))
+        // One at a time: a later refresh asks later, so an older list never replaces a newer one.
+        await _refresh.WaitAsync(ct);
+        try
         {
-            if (allowed is not null && !allowed.Contains(t.Name)) continue;
-            var exposed = McpNames.Expose(name, t.Name);
-            if (!names.Add(exposed))
+            var listed = await client.ListToolsAsync(cancellationToken: ct);
+            var allowed = options.AllowedTools.Count == 0 ? null : options.AllowedTools.ToHashSet(StringComparer.Ordinal);
+            var entries = new List<McpToolEntry>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var t in listed.Select(t => t.ProtocolTool))
             {
-                _log.LogWarning("MCP server {Server}: tool {Tool} skipped, its name collides with another as {Exposed}", name, t.Name, exposed);
-                continue;
+                if (allowed is not null && !allowed.Contains(t.Name)) continue;
+                var exposed = McpNames.Expose(name, t.Name);
+                if (!names.Add(exposed))
+                {
+                    _log.LogWarning("MCP server {Server}: tool {Tool} skipped, its name collides with another as {Exposed}", name, t.Name, exposed);
+                    continue;
+                }
+                var readOnly = t.Annotations?.ReadOnlyHint == true;
+                McpApproval.TryParse(options.ToolApproval.GetValueOrDefault(t.Name, options.Approval), out var mode);
+                var needsApproval = mode switch { McpApprovalMode.Always => true, McpApprovalMode.Never => false, _ => !readOnly };
+                var description = (t.Description ?? t.Title ?? t.Name) + $" (tool of the '{name}' MCP server)";
+                entries.Add(new McpToolEntry(exposed, name, t.Name, new ToolSpec(exposed, description, SchemaForModel(t.InputSchema)), needsApproval, readOnly));
             }
-            var readOnly = t.Annotations?.ReadOnlyHint == true;
-            McpApproval.TryParse(options.ToolApproval.GetValueOrDefault(t.Name, options.Approval), out var mode);
-            var needsApproval = mode switch { McpApprovalMode.Always => true, McpApprovalMode.Never => false, _ => !readOnly };
-            var description = (t.Description ?? t.Title ?? t.Name) + $" (tool of the '{name}' MCP server)";
-            entries.Add(new McpToolEntry(exposed, name, t.Name, new ToolSpec(exposed, description, SchemaForModel(t.InputSchema)), needsApproval, readOnly));
+            Tools = entries;
         }
-        Tools = entries;
+        finally
+        {
+            _refresh.Release();
+        }
     }
 
     private async Task RefreshQuietlyAsync(McpClient client)
@@ -192,10 +231,15 @@ internal sealed class McpServerConnection(string name, McpServerOptions options,
         return JsonSerializer.SerializeToElement(node);
     }
 
-    /// <summary>Calls one tool. Failures of the connection end the session (so the supervisor reconnects) and are thrown as <see cref="ToolException"/>.</summary>
+    /// <summary>
+    /// Calls one tool. A failure of the connection itself (the process died, the stream broke, the session is gone)
+    /// ends this session so the supervisor reconnects; any other failure (the server refused, answered 403) is only
+    /// this call's. Both are thrown as <see cref="ToolException"/> for the model.
+    /// </summary>
     public async Task<CallToolResult> CallAsync(string toolName, JsonElement args, ToolContext context, string callId, CancellationToken ct)
     {
-        var client = _client ?? throw new ToolException($"the MCP server '{name}' is unavailable: {DownReason ?? "not connected"}");
+        var session = _session;
+        var client = session?.Client ?? throw new ToolException($"the MCP server '{name}' is unavailable: {DownReason ?? "not connected"}");
         var arguments = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         if (args.ValueKind == JsonValueKind.Object)
             foreach (var p in args.EnumerateObject()) arguments[p.Name] = p.Value.Clone();
@@ -223,12 +267,21 @@ internal sealed class McpServerConnection(string name, McpServerOptions options,
         {
             throw new ToolException($"the MCP server '{name}' refused the call: {ex.Message}");
         }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested && client.Completion.IsCompleted)
+        {
+            // The SDK cancels the calls of a session that ended under them.
+            session!.MarkBroken("the connection closed");
+            throw new ToolException($"the MCP server '{name}' failed during the call: the connection closed");
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // The session is broken (process died, connection refused, session lost): start over.
-            DownReason = Reason(ex);
-            _reconnect.Cancel();
-            throw new ToolException($"the MCP server '{name}' failed during the call: {DownReason}");
+            var reason = Reason(ex);
+            if (BreaksSession(ex) || client.Completion.IsCompleted)
+            {
+                session!.MarkBroken(reason);
+                throw new ToolException($"the MCP server '{name}' failed during the call: {reason}");
+            }
+            throw new ToolException($"the MCP server '{name}' could not complete the call: {reason}");
         }
         finally
         {
@@ -236,13 +289,37 @@ internal sealed class McpServerConnection(string name, McpServerOptions options,
         }
     }
 
+    /// <summary>Failures of the connection, as opposed to one request's: a broken stream, a closed transport, a lost HTTP session.</summary>
+    private static bool BreaksSession(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case ClientTransportClosedException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException:
+                    return true;
+                // Not the server's answer (that is McpProtocolException): the transport gave up, e.g. a response stream
+                // that ended without the reply because the server died.
+                case McpException and not McpProtocolException:
+                    return true;
+                case HttpRequestException h:
+                    // No status: the server could not be reached. 404: it no longer knows the session (it restarted).
+                    return h.StatusCode is null or System.Net.HttpStatusCode.NotFound;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>What is said about an ended session. A stdio server's stderr may hold anything (tokens, paths): only in the log.</summary>
     private static string Describe(ClientCompletionDetails done) => done switch
     {
-        StdioClientCompletionDetails s => $"the server process exited (code {s.ExitCode?.ToString() ?? "unknown"})"
-            + (s.StandardErrorTail is { Count: > 0 } tail ? ": " + string.Join(" | ", tail.TakeLast(3)) : ""),
+        StdioClientCompletionDetails s => $"the server process exited (code {s.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"})",
         { Exception: { } ex } => Innermost(ex),
         _ => "the session ended",
     };
+
+    private static string Detail(Task<ClientCompletionDetails> ended) =>
+        ended.IsCompleted && ended.Result is StdioClientCompletionDetails { StandardErrorTail: { Count: > 0 } tail } ? "; its last output: " + string.Join(" | ", tail.TakeLast(5)) : "";
 
     private static string Reason(Exception ex)
     {
@@ -255,22 +332,25 @@ internal sealed class McpServerConnection(string name, McpServerOptions options,
     private static string Innermost(Exception ex)
     {
         var inner = ex;
-        while (inner.InnerException is not null && inner is not System.Net.Sockets.SocketException) inner = inner.InnerException;
+        while (inner.InnerException is not null && inner is not System.Net.Sockets.SocketException && inner is not HttpRequestException { StatusCode: not null })
+            inner = inner.InnerException;
         var text = inner.Message;
         return text.Length > 300 ? text[..300] + "…" : text;
     }
 
-    private static async Task DisposeQuietlyAsync(McpClient client)
+    private static async Task DisposeQuietlyAsync(IAsyncDisposable d)
     {
-        try { await client.DisposeAsync(); } catch (Exception) { /* the session is already gone */ }
+        try { await d.DisposeAsync(); } catch (Exception) { /* the session is already gone */ }
     }
 
+    /// <summary>Safe to call more than once (the host stops it, then the container disposes it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stop.CancelAsync();
         if (_loop is not null) await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (_client is { } c) await DisposeQuietlyAsync(c);
         _stop.Dispose();
+        _refresh.Dispose();
     }
 
     /// <summary>Adds the calling user's id to the requests of a call (the flow of <see cref="McpCallScope"/>), not to the session's other traffic.</summary>
@@ -278,9 +358,12 @@ internal sealed class McpServerConnection(string name, McpServerOptions options,
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (header is { Length: > 0 } && McpCallScope.UserId.Value is { } user) request.Headers.TryAddWithoutValidation(header, user);
+            if (header is { Length: > 0 } && McpCallScope.UserId.Value is { } user) request.Headers.TryAddWithoutValidation(header, HeaderValue(user));
             return base.SendAsync(request, cancellationToken);
         }
+
+        /// <summary>As is when it is printable ASCII (nearly always), else percent-encoded UTF-8, which a header can carry.</summary>
+        private static string HeaderValue(string user) => user.All(c => c is >= ' ' and <= '~') ? user : Uri.EscapeDataString(user);
     }
 }
 

@@ -47,7 +47,9 @@ public sealed class McpToolCatalog : IHostedService, IAsyncDisposable
     /// <summary>Waits (bounded) for every server's first connection attempt: tests and a start-up log line use it.</summary>
     public Task FirstAttemptsAsync(TimeSpan max) => Task.WhenAny(Task.WhenAll(_servers.Values.Select(s => s.FirstAttempt)), Task.Delay(max));
 
-    public async Task<ToolResult> CallAsync(string exposedName, ToolContext context, string callId, JsonElement args, Activity? activity, CancellationToken ct)
+    /// <param name="approved">Whether a user approved this call. A call that was not asked about (its server was down when
+    /// the loop checked) is refused if the tool turns out to need approval, rather than run unapproved.</param>
+    public async Task<ToolResult> CallAsync(string exposedName, ToolContext context, string callId, JsonElement args, bool approved, Activity? activity, CancellationToken ct)
     {
         var serverName = McpNames.ServerOf(exposedName)!;
         var server = _servers[serverName];
@@ -58,6 +60,8 @@ public sealed class McpToolCatalog : IHostedService, IAsyncDisposable
                 ? $"the MCP server '{serverName}' is unavailable: {down}"
                 : $"the MCP server '{serverName}' has no tool '{exposedName[(serverName.Length + McpNames.Separator.Length)..]}'");
         activity?.SetTag("agents.mcp.tool", entry.ToolName);
+        if (entry.NeedsApproval && !approved)
+            return ToolResult.Fail($"{exposedName} needs the user's approval, and its server was unavailable when the call was checked; call it again to ask");
         var result = await server.CallAsync(entry.ToolName, args, context, callId, ct);
         var text = McpResultText.Render(result);
         return result.IsError == true ? ToolResult.Fail(text) : new ToolResult(true, text);
@@ -75,6 +79,7 @@ public sealed class McpToolCatalog : IHostedService, IAsyncDisposable
 
     public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
 
+    /// <summary>Stops every connection (and the stdio servers' processes); safe to call again.</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var s in _servers.Values) await s.DisposeAsync();

@@ -11,6 +11,28 @@ public sealed class TraceTests(TracingFixture fx)
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
     [Fact]
+    public async Task AnMcpCall_IsATraceSpan_NamingItsServerAndTool_WithTheSdksRequestBeneathIt()
+    {
+        using var http = await fx.GatewayClientAsync("trace-mcp-" + Guid.NewGuid().ToString("N")[..8]);
+        var (taskId, traceId) = await SendAsync(http, "call tool everything__echo with message=traced");
+        var polled = await TaskPolling.PollAsync(http, taskId);
+        Assert.Equal("task_completed", polled.Types.Last());
+
+        var trace = await fx.Receiver.WaitForAsync(r =>
+        {
+            var t = r.Trace(traceId);
+            return t.Any(s => s.Name == "tool everything__echo" && Rooted(t, s)) && t.Any(s => s.Name == "task.run") ? t : null;
+        }, Wait, $"the trace {traceId} with the MCP tool's span");
+        var tool = trace.Single(s => s.Name == "tool everything__echo");
+        Assert.Equal("everything", tool["agents.mcp.server"]);
+        Assert.Equal("echo", tool["agents.mcp.tool"]);
+        Assert.Equal(true, tool["agents.tool.ok"]);
+        Assert.Contains(trace.Single(s => s.Name == "task.run"), Ancestors(trace, tool));
+        // The SDK's own span for the request (source Experimental.ModelContextProtocol), inside the tool's.
+        Assert.Contains(trace, s => s.ServiceName == "agent-worker" && s.Name.Contains("tools/call", StringComparison.Ordinal) && Ancestors(trace, s).Contains(tool));
+    }
+
+    [Fact]
     public async Task OneMessage_IsOneTrace_FromGatewayThroughRabbitMqToWorker_WithModelToolAndStoreSpans()
     {
         using var http = await fx.GatewayClientAsync("trace-" + Guid.NewGuid().ToString("N")[..8]);

@@ -65,6 +65,8 @@ public sealed class TracingFixture : IAsyncLifetime
         worker["FileStorage__S3__AccessKey"] = S3AccessKey;
         worker["FileStorage__S3__SecretKey"] = S3SecretKey;
         worker["FileStorage__S3__Bucket"] = _bucket;
+        // A real MCP server (npm's server-everything over stdio), for the MCP call's span.
+        foreach (var (k, v) in McpTestServers.Stdio("everything", McpTestServers.Everything, "stdio")) worker[k.Replace(":", "__", StringComparison.Ordinal)] = v;
         for (var i = 0; i < 2; i++)
         {
             var w = await ServiceProcess.StartAsync("AgentWorker", "Agents.Micro.AgentWorker", worker);

@@ -53,30 +53,42 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         var dll = Path.Combine(TestEnv.RepoRoot, "services", project, "bin", TestEnv.Configuration, "net10.0", assembly + ".dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} not built — build the solution first", dll);
-        var port = TestEnv.FreePort();
-        var url = $"http://127.0.0.1:{port}";
-        // A launcher (e.g. strace and its options) runs `dotnet <dll>` under it.
-        var command = (launcher ?? []).Concat(["dotnet", dll]).ToList();
-        var psi = new ProcessStartInfo(command[0], command.Skip(1))
+        // A port found free can be taken by someone else (an outgoing connection's ephemeral port, say) before the
+        // service binds it: such a start is retried on another port, up to three times.
+        for (var attempt = 1; ; attempt++)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!,
-        };
-        if (portVariable is null) psi.Environment["Urls"] = url;
-        else psi.Environment[portVariable] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        psi.Environment["Logging__Format"] = "simple";
-        psi.Environment["DOTNET_gcServer"] = "0";
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + project);
-        var sp = new ServiceProcess(project, p, url);
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (sp._output) sp._output.AppendLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (sp._output) sp._output.AppendLine(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        await sp.WaitHealthyAsync("/health/live", timeout ?? TimeSpan.FromSeconds(60));
-        return sp;
+            var port = TestEnv.FreePort();
+            var url = $"http://127.0.0.1:{port}";
+            // A launcher (e.g. strace and its options) runs `dotnet <dll>` under it.
+            var command = (launcher ?? []).Concat(["dotnet", dll]).ToList();
+            var psi = new ProcessStartInfo(command[0], command.Skip(1))
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!,
+            };
+            if (portVariable is null) psi.Environment["Urls"] = url;
+            else psi.Environment[portVariable] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            psi.Environment["Logging__Format"] = "simple";
+            psi.Environment["DOTNET_gcServer"] = "0";
+            foreach (var (k, v) in env) psi.Environment[k] = v;
+            var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + project);
+            var sp = new ServiceProcess(project, p, url);
+            p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (sp._output) sp._output.AppendLine(e.Data); };
+            p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (sp._output) sp._output.AppendLine(e.Data); };
+            p.BeginOutputReadLine();
+            p.BeginErrorReadLine();
+            try
+            {
+                await sp.WaitHealthyAsync("/health/live", timeout ?? TimeSpan.FromSeconds(60));
+                return sp;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && sp.HasExited && sp.Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await sp.DisposeAsync();
+            }
+        }
     }
 
     public async Task WaitHealthyAsync(string path, TimeSpan timeout)

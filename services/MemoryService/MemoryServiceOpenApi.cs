@@ -46,12 +46,13 @@ public static class MemoryServiceOpenApi
         });
 }
 
-/// <summary>The body of <c>POST /api/v1/memories</c> (describes the document only; the handler reads it with StrictJson).</summary>
+/// <summary>The body of <c>POST /api/v1/memories</c>: bound and validated by StrictJson.ReadAsync, and shown in the document.
+/// The content's and the tags' limits are settings (MemoryInput checks them).</summary>
 public sealed record CreateMemoryRequest(
-    [property: Required, Description("the memory's text")] string Content,
+    [property: Required, Description("the memory's text")] string? Content,
     [property: Description("optional tags")] IReadOnlyList<string>? Tags = null);
 
-/// <summary>The body of <c>POST /agent/write/longterm</c> (describes the document only).</summary>
+/// <summary>The body of <c>POST /agent/write/longterm</c>: bound and validated by StrictJson.ReadAsync, and shown in the document.</summary>
 public sealed record LongTermWriteRequest(
-    [property: Required, Description("must be the caller (admins may write for anyone)")] string UserId,
-    [property: Required, Description("the memory's text")] string MemoryInfo);
+    [property: Required, StringLength(128), Description("must be the caller (admins may write for anyone)")] string? UserId,
+    [property: Required, Description("the memory's text")] string? MemoryInfo);

@@ -31,11 +31,10 @@ public static class LongTermMemoryEndpoints
     public static async Task<Results<Ok<LongTermWriteResponse>, JsonHttpResult<ErrorBody>>> WriteLongTerm(
         HttpContext ctx, IMemoryStore store, IOptions<MemoryOptions> options, CancellationToken ct)
     {
-        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["user_id", "memory_info"]);
-        if (body is null) return ApiError.Status(status, error!);
-        var userId = body.String("user_id", required: true, maxLength: 128);
-        var info = body.String("memory_info", required: true, maxLength: int.MaxValue);
-        if (body.Error is not null) return ApiError.BadRequest(body.Error);
+        var (body, invalid) = await StrictJson.ReadAsync<LongTermWriteRequest>(ctx.Request);
+        if (body is null) return invalid!;
+        var userId = body.UserId;
+        var info = body.MemoryInfo;
         if (MemoryInput.CheckContent(info, options.Value, "memory_info") is { } bad) return ApiError.BadRequest(bad);
 
         var caller = ctx.Caller();

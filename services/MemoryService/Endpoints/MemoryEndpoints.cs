@@ -66,11 +66,10 @@ public static class MemoryEndpoints
     public static async Task<Results<Created<MemoryCreatedResponse>, Ok<MemoryCreatedResponse>, JsonHttpResult<ErrorBody>>> Create(
         HttpContext ctx, IMemoryStore store, IOptions<MemoryOptions> options, CancellationToken ct)
     {
-        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["content", "tags"]);
-        if (body is null) return ApiError.Status(status, error!);
-        var content = body.String("content", required: true, maxLength: int.MaxValue);
-        var tags = body.StringArray("tags", maxItems: options.Value.MaxTags);
-        if (body.Error is not null) return ApiError.BadRequest(body.Error);
+        var (body, invalid) = await StrictJson.ReadAsync<CreateMemoryRequest>(ctx.Request);
+        if (body is null) return invalid!;
+        var content = body.Content;
+        var tags = body.Tags?.ToList();
         if (MemoryInput.CheckContent(content, options.Value) is { } badContent) return ApiError.BadRequest(badContent);
         if (MemoryInput.CheckTags(tags, options.Value) is { } badTags) return ApiError.BadRequest(badTags);
 

@@ -17,6 +17,11 @@ public sealed record StuckTasksResponse(bool Success, IReadOnlyList<StuckTask> I
 
 public sealed record AdminActionResponse(bool Success, string TaskId, string Status);
 
+/// <summary>The body of an admin action: why (it goes into the task's log, with who did it).</summary>
+public sealed record AdminActionRequest(
+    [property: System.ComponentModel.DataAnnotations.Required, System.ComponentModel.DataAnnotations.StringLength(500),
+               System.ComponentModel.Description("why: recorded in the task's log as admin_action")] string? Reason);
+
 /// <summary>
 /// An operator's repairs (admin tokens only, under <c>/system/tasks</c>): list tasks that look stuck, send one to the
 /// workers again, or end one with a reason. Tasks are named by their internal id (the list gives it); every action is
@@ -34,9 +39,11 @@ public static class AdminEndpoints
             .WithSummary("tasks that look stuck: a dead worker's lease not taken over, never claimed, or waiting for a human for days (admin)")
             .WithIntegerQuery("interrupted_days", "interrupted for at least this many days (default 7)").ProducesErrors(400, 401, 403);
         admin.MapPost("/{task_id}/redispatch", Redispatch).WithName("AdminRedispatchTask")
-            .WithSummary("send a task no worker holds to the workers again, with a reason (admin)").ProducesErrors(400, 401, 403, 404, 409, 415);
+            .WithSummary("send a task no worker holds to the workers again, with a reason (admin)").Accepts<AdminActionRequest>("application/json")
+            .ProducesErrors(400, 401, 403, 404, 409, 415);
         admin.MapPost("/{task_id}/end", End).WithName("AdminEndTask")
-            .WithSummary("end a task that has not ended (task_failed), with a reason (admin)").ProducesErrors(400, 401, 403, 404, 409, 415);
+            .WithSummary("end a task that has not ended (task_failed), with a reason (admin)").Accepts<AdminActionRequest>("application/json")
+            .ProducesErrors(400, 401, 403, 404, 409, 415);
         return app;
     }
 
@@ -88,12 +95,8 @@ public static class AdminEndpoints
     /// <summary>The request's required <c>reason</c>, or the error to answer with.</summary>
     private static async Task<(string? Reason, JsonHttpResult<ErrorBody>? Error)> ReasonAsync(HttpContext ctx)
     {
-        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["reason"]);
-        if (body is null) return (null, ApiError.Status(status, error!));
-        var text = body.String("reason", required: true, maxLength: 500);
-        if (body.Error is not null) return (null, ApiError.BadRequest(body.Error));
-        if (string.IsNullOrWhiteSpace(text)) return (null, ApiError.BadRequest("'reason' must not be empty: say why, it goes into the task's log"));
-        return (text, null);
+        var (body, invalid) = await StrictJson.ReadAsync<AdminActionRequest>(ctx.Request);
+        return body is null ? (null, invalid) : (body.Reason, null);
     }
 
     private static string Audit(string action, HttpContext ctx, string reason) => JsonSerializer.Serialize(new Dictionary<string, string>

@@ -23,9 +23,6 @@ public static class AgentEndpoints
     public const string NotFound = "not_found";
     public const string Idle = "idle";
 
-    private static readonly string[] InvokeFields =
-        ["user_id", "session_id", "task_id", "query", "system_message", "model_key", "run_mode", "thinking_mode", "max_iterations"];
-    private static readonly string[] ResumeFields = ["user_id", "session_id", "task_id", "response_type", "args"];
 
     public static IEndpointRouteBuilder MapAgentEndpoints(this IEndpointRouteBuilder app)
     {
@@ -61,34 +58,22 @@ public static class AgentEndpoints
     public static async Task<Results<Ok<AgentTaskIds>, JsonHttpResult<ErrorBody>>> Invoke(
         HttpContext ctx, TaskSubmitter submitter, CancellationToken ct)
     {
-        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, InvokeFields);
-        if (body is null) return ApiError.Status(status, error!);
-        var userId = body.String("user_id", maxLength: int.MaxValue);
-        var sessionId = body.String("session_id", maxLength: int.MaxValue);
-        var taskId = body.String("task_id", maxLength: int.MaxValue);
-        var query = body.String("query", required: true, maxLength: 100_000);
-        var systemMessage = body.String("system_message", maxLength: 100_000);
-        var modelKey = body.String("model_key", maxLength: 128);
-        var runMode = body.String("run_mode", maxLength: 32);
-        var thinking = body.Bool("thinking_mode");
-        var maxIterations = body.Int("max_iterations", 1, 50);
-        if (body.Error is not null) return ApiError.BadRequest(body.Error);
-        if (CheckIds(("user_id", userId), ("session_id", sessionId), ("task_id", taskId)) is { } idError) return ApiError.BadRequest(idError);
-        if (runMode is not null && !MessageEndpoints.RunModes.Contains(runMode))
-            return ApiError.BadRequest("'run_mode' must be one of: fast, thinking, deep");
-        if (AgentAccess.ActAs(ctx.Caller(), userId!) is not { } actor) return ApiError.Forbidden(AgentAccess.Forbidden(userId!));
+        var (body, invalid) = await StrictJson.ReadAsync<AgentRequest>(ctx.Request);
+        if (body is null) return invalid!;
+        if (CheckIds(("user_id", body.UserId), ("session_id", body.SessionId), ("task_id", body.TaskId)) is { } idError) return ApiError.BadRequest(idError);
+        if (AgentAccess.ActAs(ctx.Caller(), body.UserId!) is not { } actor) return ApiError.Forbidden(AgentAccess.Forbidden(body.UserId!));
 
         var options = new TaskOptions
         {
-            Message = query,
-            SystemMessage = systemMessage ?? TaskOptions.DefaultSystemMessage,
-            ModelKey = modelKey,
-            RunMode = runMode,
-            ThinkingMode = thinking,
-            MaxIterations = maxIterations,
+            Message = body.Query!,
+            SystemMessage = body.SystemMessage ?? TaskOptions.DefaultSystemMessage,
+            ModelKey = body.ModelKey,
+            RunMode = body.RunMode,
+            ThinkingMode = body.ThinkingMode,
+            MaxIterations = body.MaxIterations,
             Api = "agent",
         };
-        var r = await submitter.SubmitAsync(new SubmitRequest(actor, sessionId, true, taskId, options), ct);
+        var r = await submitter.SubmitAsync(new SubmitRequest(actor, body.SessionId, true, body.TaskId, options), ct);
         if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.PublicId));
@@ -98,18 +83,12 @@ public static class AgentEndpoints
     public static async Task<Results<Ok<AgentTaskIds>, JsonHttpResult<ErrorBody>>> Resume(
         HttpContext ctx, TaskResumer resumer, CancellationToken ct)
     {
-        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ResumeFields);
-        if (body is null) return ApiError.Status(status, error!);
-        var userId = body.String("user_id", maxLength: int.MaxValue);
-        var sessionId = body.String("session_id", maxLength: int.MaxValue);
-        var taskId = body.String("task_id", maxLength: int.MaxValue);
-        var responseType = body.String("response_type", required: true, maxLength: 32);
-        var args = body.Object("args");
-        if (body.Error is not null) return ApiError.BadRequest(body.Error);
-        if (CheckIds(("user_id", userId), ("session_id", sessionId), ("task_id", taskId)) is { } idError) return ApiError.BadRequest(idError);
-        if (AgentAccess.ActAs(ctx.Caller(), userId!) is not { } actor) return ApiError.Forbidden(AgentAccess.Forbidden(userId!));
+        var (body, invalid) = await StrictJson.ReadAsync<InterruptResponse>(ctx.Request);
+        if (body is null) return invalid!;
+        if (CheckIds(("user_id", body.UserId), ("session_id", body.SessionId), ("task_id", body.TaskId)) is { } idError) return ApiError.BadRequest(idError);
+        if (AgentAccess.ActAs(ctx.Caller(), body.UserId!) is not { } actor) return ApiError.Forbidden(AgentAccess.Forbidden(body.UserId!));
 
-        var r = await resumer.ResumeAsync(actor, taskId!, sessionId, null, responseType, args, ct);
+        var r = await resumer.ResumeAsync(actor, body.TaskId!, body.SessionId, null, body.ResponseType, body.ArgsElement(), ct);
         if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
         return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.PublicId));
     }

@@ -5,30 +5,34 @@ using Agents.Micro.Storage.Tasks;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 
-// The models of spec/agent-service-api.md, with its field names (snake_case comes from the global JSON options).
-// Request bodies are read with StrictJson (clear 400s for unknown fields and wrong types); the request records
-// exist so that the OpenAPI document shows them.
+// The models of spec/agent-service-api.md, with its field names (snake_case comes from the global JSON options). Each
+// request record is its body's one declaration: StrictJson.ReadAsync<T> binds and validates it, the OpenAPI document
+// shows it. The ids are checked further by AgentAccess.CheckId (length, characters) with the same wording.
 
 /// <summary>客户端发起的运行智能体的请求数据 (POST /agent/invoke).</summary>
 public sealed record AgentRequest(
-    [property: Required, Description("用户唯一标识")] string UserId,
-    [property: Required, Description("会话唯一标识 (created on first use; the same thing as a v1 conversation)")] string SessionId,
-    [property: Required, Description("任务唯一标识 (chosen by the client; unique across the system, a reused id answers 409)")] string TaskId,
-    [property: Required, Description("用户的问题")] string Query,
-    [property: DefaultValue(TaskOptions.DefaultSystemMessage), Description("system prompt")] string? SystemMessage = TaskOptions.DefaultSystemMessage,
-    [property: Description("addition: model key, as in v1")] string? ModelKey = null,
-    [property: Description("addition: fast | thinking | deep, as in v1")] string? RunMode = null,
+    [property: Required, Description("用户唯一标识")] string? UserId,
+    [property: Required, Description("会话唯一标识 (created on first use; the same thing as a v1 conversation)")] string? SessionId,
+    [property: Required, Description("任务唯一标识 (chosen by the client; unique across the system, a reused id answers 409)")] string? TaskId,
+    [property: Required, StringLength(100_000), Description("用户的问题")] string? Query,
+    [property: StringLength(100_000), DefaultValue(TaskOptions.DefaultSystemMessage), Description("system prompt")] string? SystemMessage = null,
+    [property: StringLength(128), Description("addition: model key, as in v1")] string? ModelKey = null,
+    [property: AllowedValues("fast", "thinking", "deep", null), Description("addition: fast | thinking | deep, as in v1")] string? RunMode = null,
     [property: Description("addition: as in v1")] bool? ThinkingMode = null,
-    [property: Description("addition: 1..50, as in v1")] int? MaxIterations = null);
+    [property: Range(1, 50), Description("addition: 1..50, as in v1")] int? MaxIterations = null);
 
 /// <summary>Resumes an interrupted run (POST /agent/resume).</summary>
 public sealed record InterruptResponse(
-    [property: Required] string UserId,
-    [property: Required] string SessionId,
-    [property: Required] string TaskId,
-    [property: Required, Description("中断响应类型: accept|approve, edit, reject|ignore, respond|response")] string ResponseType,
+    [property: Required] string? UserId,
+    [property: Required] string? SessionId,
+    [property: Required] string? TaskId,
+    [property: Required, StringLength(32), Description("中断响应类型: accept|approve, edit, reject|ignore, respond|response")] string? ResponseType,
     [property: Description("如果是edit, response类型, 可能需要额外的参数: edit → the tool's new arguments; respond → {\"response\": \"…\"}; reject → optional {\"reason\": \"…\"}")]
-    Dictionary<string, JsonElement>? Args = null);
+    Dictionary<string, JsonElement>? Args = null)
+{
+    /// <summary>The arguments as the resumer takes them.</summary>
+    public JsonElement? ArgsElement() => Args is null ? null : JsonSerializer.SerializeToElement(Args);
+}
 
 /// <summary>What invoke and resume answer at once.</summary>
 public sealed record AgentTaskIds(string UserId, string SessionId, string TaskId);

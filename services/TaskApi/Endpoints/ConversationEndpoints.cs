@@ -35,11 +35,9 @@ public static class ConversationEndpoints
     public static async Task<Results<Ok<CreateConversationResponse>, JsonHttpResult<ErrorBody>>> CreateConversation(
         HttpContext ctx, ITaskStore store, CancellationToken ct)
     {
-        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["title"], allowEmpty: true);
-        if (body is null) return ApiError.Status(status, error!);
-        var title = body.String("title", maxLength: 200);
-        if (body.Error is not null) return ApiError.BadRequest(body.Error);
-        var id = await ConversationIds.CreateAsync(store, ctx.Caller().UserId, ct, title);
+        var (body, invalid) = await StrictJson.ReadAsync<CreateConversationRequest>(ctx.Request, allowEmpty: true);
+        if (body is null) return invalid!;
+        var id = await ConversationIds.CreateAsync(store, ctx.Caller().UserId, ct, body.Title);
         return TypedResults.Ok(new CreateConversationResponse(true, id));
     }
 

@@ -12,8 +12,6 @@ public sealed record SendMessageResponse(bool Success, string TaskId, string Con
 
 public static class MessageEndpoints
 {
-    private static readonly string[] Fields = ["message", "images", "conversation_id", "model_key", "run_mode", "thinking_mode", "max_iterations"];
-    public static readonly string[] RunModes = ["fast", "thinking", "deep"];
 
     public static IEndpointRouteBuilder MapMessageEndpoints(this IEndpointRouteBuilder app)
     {
@@ -27,20 +25,13 @@ public static class MessageEndpoints
     public static async Task<Results<JsonHttpResult<SendMessageResponse>, JsonHttpResult<ErrorBody>>> SendMessage(
         HttpContext ctx, TaskSubmitter submitter, MessageImages imageCheck, CancellationToken ct)
     {
-        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, Fields);
-        if (body is null) return ApiError.Status(status, error!);
-        var message = body.String("message", maxLength: 100_000);
-        var images = body.StringArray("images", maxItems: 16) ?? [];
-        var conversationId = body.String("conversation_id", maxLength: 128);
-        var modelKey = body.String("model_key", maxLength: 128);
-        var runMode = body.String("run_mode", maxLength: 32);
-        var thinking = body.Bool("thinking_mode");
-        var maxIterations = body.Int("max_iterations", 1, 50);
-        if (body.Error is not null) return ApiError.BadRequest(body.Error);
+        var (body, invalid) = await StrictJson.ReadAsync<SendMessageRequest>(ctx.Request);
+        if (body is null) return invalid!;
+        var message = body.Message;
+        var images = body.Images ?? [];
+        var conversationId = body.ConversationId;
         if (string.IsNullOrWhiteSpace(message) && images.Count == 0)
             return ApiError.BadRequest("'message' and 'images' must not both be empty");
-        if (runMode is not null && !RunModes.Contains(runMode))
-            return ApiError.BadRequest("'run_mode' must be one of: fast, thinking, deep");
         if (conversationId is not null && string.IsNullOrWhiteSpace(conversationId))
             return ApiError.BadRequest("'conversation_id' must not be empty when given");
         foreach (var img in images)
@@ -54,10 +45,10 @@ public static class MessageEndpoints
         {
             Message = message ?? "",
             Images = imagePaths,
-            ModelKey = modelKey,
-            RunMode = runMode,
-            ThinkingMode = thinking,
-            MaxIterations = maxIterations,
+            ModelKey = body.ModelKey,
+            RunMode = body.RunMode,
+            ThinkingMode = body.ThinkingMode,
+            MaxIterations = body.MaxIterations,
             Api = "v1",
         };
         var result = await submitter.SubmitAsync(new SubmitRequest(ctx.Caller(), conversationId, false, null, options), ct);

@@ -95,13 +95,9 @@ public static class TaskEndpoints
     public static async Task<Results<Ok<ResumeResponse>, JsonHttpResult<ErrorBody>>> ResumeTask(
         string task_id, HttpContext ctx, TaskResumer resumer, CancellationToken ct)
     {
-        var (body, status, error) = await StrictJson.ReadAsync(ctx.Request, ["response_type", "args", "interrupt_id"]);
-        if (body is null) return ApiError.Status(status, error!);
-        var type = body.String("response_type", required: true, maxLength: 32);
-        var args = body.Object("args");
-        var interruptId = body.String("interrupt_id", maxLength: 128);
-        if (body.Error is not null) return ApiError.BadRequest(body.Error);
-        var r = await resumer.ResumeAsync(ctx.Caller(), task_id, null, interruptId, type, args, ct);
+        var (body, invalid) = await StrictJson.ReadAsync<ResumeTaskRequest>(ctx.Request);
+        if (body is null) return invalid!;
+        var r = await resumer.ResumeAsync(ctx.Caller(), task_id, null, body.InterruptId, body.ResponseType, body.ArgsElement(), ct);
         if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Ok(new ResumeResponse(true, t.PublicId, t.ConversationId, Agents.Micro.Storage.Tasks.TaskStatus.Running));

@@ -4,21 +4,26 @@ using System.Text.Json;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 
-// Request bodies of the v1 API as spec/agents-api-v1.openapi.yaml names them. The handlers read bodies with StrictJson;
-// these records only describe them in the OpenAPI document.
+// Request bodies of the v1 API as spec/agents-api-v1.openapi.yaml names them: each record is the body's one
+// declaration. StrictJson.ReadAsync<T> binds and validates it, and the OpenAPI document is generated from it.
+// Optional and required members alike are nullable, so a field sent as null reads as absent ("is required").
 
-public sealed record CreateConversationRequest([property: Description("optional title")] string? Title = null);
+public sealed record CreateConversationRequest([property: StringLength(200), Description("optional title")] string? Title = null);
 
 public sealed record SendMessageRequest(
-    [property: Description("用户消息文本(message 与 images 至少其一不为空)")] string? Message = null,
-    [property: Description("图片路径列表(相对 project 根目录)")] IReadOnlyList<string>? Images = null,
-    [property: Description("对话 ID;不传则自动创建")] string? ConversationId = null,
-    [property: Description("模型 key(可选,取决于服务端配置)")] string? ModelKey = null,
-    [property: Description("运行模式:fast | thinking | deep;若传入则优先使用")] string? RunMode = null,
+    [property: StringLength(100_000), Description("用户消息文本(message 与 images 至少其一不为空)")] string? Message = null,
+    [property: MaxLength(16), Description("图片路径列表(相对 project 根目录)")] IReadOnlyList<string>? Images = null,
+    [property: StringLength(128), Description("对话 ID;不传则自动创建")] string? ConversationId = null,
+    [property: StringLength(128), Description("模型 key(可选,取决于服务端配置)")] string? ModelKey = null,
+    [property: AllowedValues("fast", "thinking", "deep", null), Description("运行模式:fast | thinking | deep;若传入则优先使用")] string? RunMode = null,
     [property: Description("是否开启思考模式(true/false)")] bool? ThinkingMode = null,
-    [property: Description("最大迭代次数(1..50)")] int? MaxIterations = null);
+    [property: Range(1, 50), Description("最大迭代次数(1..50)")] int? MaxIterations = null);
 
 public sealed record ResumeTaskRequest(
-    [property: Required, Description("accept|approve, edit, reject|ignore, respond|response")] string ResponseType,
+    [property: Required, StringLength(32), Description("accept|approve, edit, reject|ignore, respond|response")] string? ResponseType,
     [property: Description("edit → the tool's new arguments; respond → {\"response\": \"…\"}; reject → optional {\"reason\": \"…\"}")] Dictionary<string, JsonElement>? Args = null,
-    [property: Description("the pending interrupt's id (optional; refuses a decision meant for an older interrupt)")] string? InterruptId = null);
+    [property: StringLength(128), Description("the pending interrupt's id (optional; refuses a decision meant for an older interrupt)")] string? InterruptId = null)
+{
+    /// <summary>The arguments as the resumer takes them.</summary>
+    public JsonElement? ArgsElement() => Args is null ? null : JsonSerializer.SerializeToElement(Args);
+}

@@ -1,37 +1,124 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 
 namespace Agents.Micro.ServiceDefaults.Http;
 
 /// <summary>
-/// Reads a JSON object body and its fields with the errors a client can act on ("unknown field 'foo'",
-/// "'message' must be a string") instead of serializer internals. Unknown fields, duplicate fields, wrong types,
-/// malformed JSON and bad UTF-8 are all refused.
+/// Binds a JSON request body to its typed request record, the one place an endpoint's body is declared: the record's
+/// properties are the allowed fields (snake_case), their types the accepted JSON types, and their data annotations
+/// (<c>[Required]</c>, <c>[StringLength]</c>, <c>[Range]</c>, <c>[MaxLength]</c>, <c>[AllowedValues]</c>) the rules. The same
+/// record describes the body in the OpenAPI document. Every refusal is one sentence a client can act on ("unknown field
+/// 'foo'", "'message' must be a string", "'max_iterations' must be between 1 and 50"), never the serializer's internals:
+/// unknown and duplicate fields, wrong types, malformed JSON, bad UTF-8 and NUL characters are all refused.
 /// </summary>
-public sealed class StrictJson
+/// <remarks>
+/// Hand-written rather than ASP.NET Core's body binding plus <c>AddValidation()</c>: that pipeline answers a wrong type or
+/// a duplicate field with its own 400 shape and the serializer's message, and cannot tell a field sent as <c>null</c>
+/// from one left out in the error it gives. The checks themselves are the framework's (System.Text.Json's parser and
+/// reader, the data annotations' <c>IsValid</c>); only the wording is ours.
+/// </remarks>
+public static class StrictJson
 {
-    private readonly JsonElement _root;
-    private readonly HashSet<string> _allowed;
-
-    private StrictJson(JsonElement root, IEnumerable<string> allowed)
-    {
-        _root = root;
-        _allowed = new HashSet<string>(allowed, StringComparer.Ordinal);
-    }
-
-    /// <summary>The first problem found, or null.</summary>
-    public string? Error { get; private set; }
-
     public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 32 };
 
-    /// <summary>Parses the request body. Returns (null, status, error) when it is not a JSON object.</summary>
-    public static async Task<(StrictJson? Body, int Status, string? Error)> ReadAsync(HttpRequest request, IEnumerable<string> allowed, bool allowEmpty = false)
+    /// <summary>The APIs' JSON conventions (snake_case), reading records whose optional members are nullable.</summary>
+    private static readonly JsonSerializerOptions Options = CreateOptions();
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var o = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        ServiceDefaultsExtensions.ConfigureJson(o);
+        o.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+        o.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        o.MakeReadOnly(populateMissingResolver: true);
+        return o;
+    }
+
+    /// <summary>
+    /// Reads the body as <typeparamref name="T"/>. Returns the value, or the error to answer with (400, or 415 for a
+    /// body that is not JSON); nothing else is read from the request. An absent body is an empty object when
+    /// <paramref name="allowEmpty"/>.
+    /// </summary>
+    public static async Task<(T? Value, JsonHttpResult<Errors.ErrorBody>? Error)> ReadAsync<T>(HttpRequest request, bool allowEmpty = false) where T : class
+    {
+        var (root, status, error) = await ParseAsync(request, allowEmpty);
+        if (root is not { } body) return (null, Errors.ApiError.Status(status, error!));
+        var info = Options.GetTypeInfo(typeof(T));
+        var allowed = info.Properties.Select(p => p.Name).ToList();
+        foreach (var p in body.EnumerateObject())
+            if (!allowed.Contains(p.Name, StringComparer.Ordinal))
+                return (null, Errors.ApiError.BadRequest($"unknown field '{Truncate(p.Name)}' (allowed: {string.Join(", ", allowed)})"));
+        T value;
+        try
+        {
+            value = body.Deserialize<T>(Options)!;
+        }
+        catch (JsonException ex)
+        {
+            var field = FieldOf(ex.Path);
+            var property = info.Properties.FirstOrDefault(p => p.Name == field);
+            return (null, Errors.ApiError.BadRequest(property is null ? "malformed JSON: " + Short(ex.Message) : $"'{field}' must be {Kind(property.PropertyType)}"));
+        }
+        foreach (var property in info.Properties)
+            if (Validate(property, property.Get?.Invoke(value)) is { } invalid) return (null, Errors.ApiError.BadRequest(invalid));
+        return (value, null);
+    }
+
+    /// <summary>The first rule a member's value breaks, in the APIs' words.</summary>
+    private static string? Validate(System.Text.Json.Serialization.Metadata.JsonPropertyInfo property, object? value)
+    {
+        var name = property.Name;
+        foreach (var rule in property.AttributeProvider?.GetCustomAttributes(typeof(ValidationAttribute), true).Cast<ValidationAttribute>() ?? [])
+        {
+            if (rule is RequiredAttribute)
+            {
+                if (value is null) return $"'{name}' is required";
+                if (value is string text && string.IsNullOrWhiteSpace(text)) return $"'{name}' must not be empty";
+                continue;
+            }
+            if (value is null || rule.IsValid(value)) continue;
+            return rule switch
+            {
+                StringLengthAttribute l => $"'{name}' is longer than {l.MaximumLength} characters",
+                RangeAttribute r => $"'{name}' must be between {r.Minimum} and {r.Maximum}",
+                MaxLengthAttribute m => $"'{name}' may hold at most {m.Length} items",
+                AllowedValuesAttribute a => $"'{name}' must be one of: {string.Join(", ", a.Values.Where(v => v is not null))}",
+                _ => rule.FormatErrorMessage(name),
+            };
+        }
+        return null;
+    }
+
+    /// <summary>"$.images[2]" → "images": the top-level field a deserialization error is in.</summary>
+    private static string FieldOf(string? path)
+    {
+        if (path is null || !path.StartsWith("$.", StringComparison.Ordinal)) return "";
+        var rest = path[2..];
+        var end = rest.IndexOfAny(['.', '[']);
+        return end < 0 ? rest : rest[..end];
+    }
+
+    private static string Kind(Type t)
+    {
+        t = Nullable.GetUnderlyingType(t) ?? t;
+        if (t == typeof(string)) return "a string";
+        if (t == typeof(bool)) return "true or false";
+        if (t == typeof(int) || t == typeof(long)) return "an integer";
+        if (t.IsAssignableTo(typeof(System.Collections.IDictionary)) || t.Name.StartsWith("Dictionary", StringComparison.Ordinal)) return "an object";
+        if (t.IsAssignableTo(typeof(IEnumerable<string>))) return "an array of strings";
+        return "a valid value";
+    }
+
+    /// <summary>The body as a JSON object, after every check that does not depend on its shape.</summary>
+    private static async Task<(JsonElement? Root, int Status, string? Error)> ParseAsync(HttpRequest request, bool allowEmpty)
     {
         var hasBody = request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
         if (!hasBody)
         {
-            if (allowEmpty) return (new StrictJson(JsonDocument.Parse("{}").RootElement, allowed), 200, null);
+            if (allowEmpty) return (JsonDocument.Parse("{}").RootElement, 200, null);
             return (null, 400, "request body is required (a JSON object)");
         }
         if (!request.HasJsonContentType())
@@ -48,9 +135,7 @@ public sealed class StrictJson
             // The parser leaves strings undecoded: bad UTF-8 or a lone surrogate would only fail (as a 500) when a
             // handler reads the field, and a NUL would fail in the database. Refuse both here, for every string.
             if (BadText(doc.RootElement) is { } badText) return (null, 400, badText);
-            var body = new StrictJson(doc.RootElement.Clone(), allowed);
-            body.CheckUnknown();
-            return (body, 200, null);
+            return (doc.RootElement.Clone(), 200, null);
         }
         catch (JsonException ex)
         {
@@ -108,104 +193,5 @@ public sealed class StrictJson
         return m.Length > 200 ? m[..200] : m;
     }
 
-    private void CheckUnknown()
-    {
-        foreach (var p in _root.EnumerateObject())
-        {
-            if (!_allowed.Contains(p.Name))
-            {
-                Fail($"unknown field '{Truncate(p.Name)}' (allowed: {string.Join(", ", _allowed)})");
-                return;
-            }
-        }
-    }
-
     private static string Truncate(string s) => s.Length > 64 ? s[..64] + "…" : s;
-
-    private void Fail(string error) => Error ??= error;
-
-    private JsonElement? Get(string name) =>
-        _root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
-
-    public bool Has(string name) => Get(name) is not null;
-
-    public string? String(string name, bool required = false, int maxLength = 100_000)
-    {
-        var v = Get(name);
-        if (v is null)
-        {
-            if (required) Fail($"'{name}' is required");
-            return null;
-        }
-        if (v.Value.ValueKind != JsonValueKind.String)
-        {
-            Fail($"'{name}' must be a string");
-            return null;
-        }
-        var s = v.Value.GetString()!;
-        if (s.Length > maxLength) Fail($"'{name}' is longer than {maxLength} characters");
-        if (required && string.IsNullOrWhiteSpace(s)) Fail($"'{name}' must not be empty");
-        return s;
-    }
-
-    public bool? Bool(string name)
-    {
-        var v = Get(name);
-        if (v is null) return null;
-        if (v.Value.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.Value.GetBoolean();
-        Fail($"'{name}' must be true or false");
-        return null;
-    }
-
-    public int? Int(string name, int min, int max)
-    {
-        var v = Get(name);
-        if (v is null) return null;
-        if (v.Value.ValueKind != JsonValueKind.Number || !v.Value.TryGetInt32(out var i))
-        {
-            Fail($"'{name}' must be an integer");
-            return null;
-        }
-        if (i < min || i > max)
-        {
-            Fail($"'{name}' must be between {min} and {max}");
-            return null;
-        }
-        return i;
-    }
-
-    public List<string>? StringArray(string name, int maxItems)
-    {
-        var v = Get(name);
-        if (v is null) return null;
-        if (v.Value.ValueKind != JsonValueKind.Array)
-        {
-            Fail($"'{name}' must be an array of strings");
-            return null;
-        }
-        var list = new List<string>();
-        foreach (var item in v.Value.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.String)
-            {
-                Fail($"'{name}' must be an array of strings");
-                return null;
-            }
-            list.Add(item.GetString()!);
-        }
-        if (list.Count > maxItems) Fail($"'{name}' may hold at most {maxItems} items");
-        return list;
-    }
-
-    public JsonElement? Object(string name)
-    {
-        var v = Get(name);
-        if (v is null) return null;
-        if (v.Value.ValueKind != JsonValueKind.Object)
-        {
-            Fail($"'{name}' must be an object");
-            return null;
-        }
-        return v;
-    }
 }

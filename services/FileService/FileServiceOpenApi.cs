@@ -1,4 +1,5 @@
 using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.OpenApi;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -11,31 +12,8 @@ namespace Agents.Micro.FileService;
 public static class FileServiceOpenApi
 {
     /// <summary>Use as <c>builder.Services.AddOpenApi(o =&gt; o.DescribeFileService())</c>; the host then calls <c>app.MapOpenApi()</c>.</summary>
-    public static OpenApiOptions DescribeFileService(this OpenApiOptions o)
-    {
-        // The same name for the error body as the other services use, so the gateway's merged document has one.
-        o.CreateSchemaReferenceId = t => t.Type == typeof(ErrorBody) ? "ErrorResponse" : OpenApiOptions.CreateDefaultSchemaReferenceId(t);
-        o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "Agents.Micro file service";
-            doc.Info.Description = "Per-user file workspaces: upload, list, download (a directory as a zip), delete.";
-            return Task.CompletedTask;
-        });
-        return o;
-    }
-
-    /// <summary>A query parameter the handler reads itself.</summary>
-    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder b, string name, bool required, string description) =>
-        b.AddOpenApiOperationTransformer((op, _, _) =>
-        {
-            op.Parameters ??= [];
-            op.Parameters.Add(new OpenApiParameter
-            {
-                Name = name, In = ParameterLocation.Query, Required = required, Description = description,
-                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
-            });
-            return Task.CompletedTask;
-        });
+    public static OpenApiOptions DescribeFileService(this OpenApiOptions o) =>
+        o.DescribeService("Agents.Micro file service", "Per-user file workspaces: upload, list, download (a directory as a zip), delete.");
 
     /// <summary>The upload form: <c>file</c> (required), <c>filename</c> and <c>dir</c>.</summary>
     public static RouteHandlerBuilder WithUploadForm(this RouteHandlerBuilder b) =>

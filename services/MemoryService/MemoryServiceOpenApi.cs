@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
-using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.OpenApi;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -13,37 +13,8 @@ namespace Agents.Micro.MemoryService;
 public static class MemoryServiceOpenApi
 {
     /// <summary>Use as <c>builder.Services.AddOpenApi(o =&gt; o.DescribeMemoryService())</c>; the host then calls <c>app.MapOpenApi()</c>.</summary>
-    public static OpenApiOptions DescribeMemoryService(this OpenApiOptions o)
-    {
-        o.CreateSchemaReferenceId = t => t.Type == typeof(ErrorBody) ? "ErrorResponse" : OpenApiOptions.CreateDefaultSchemaReferenceId(t);
-        o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "Agents.Micro memory service";
-            doc.Info.Description = "Per-user long-term memory: write, list, search, delete.";
-            return Task.CompletedTask;
-        });
-        return o;
-    }
-
-    /// <summary>Declares the error statuses an endpoint answers, all with the one error body.</summary>
-    public static RouteHandlerBuilder ProducesMemoryErrors(this RouteHandlerBuilder b, params int[] statuses)
-    {
-        foreach (var s in statuses) b.Produces<ErrorBody>(s, "application/json");
-        return b;
-    }
-
-    /// <summary>A query parameter the handler reads itself.</summary>
-    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder b, string name, JsonSchemaType type, string description) =>
-        b.AddOpenApiOperationTransformer((op, _, _) =>
-        {
-            op.Parameters ??= [];
-            op.Parameters.Add(new OpenApiParameter
-            {
-                Name = name, In = ParameterLocation.Query, Required = false, Description = description,
-                Schema = new OpenApiSchema { Type = type },
-            });
-            return Task.CompletedTask;
-        });
+    public static OpenApiOptions DescribeMemoryService(this OpenApiOptions o) =>
+        o.DescribeService("Agents.Micro memory service", "Per-user long-term memory: write, list, search, delete.");
 }
 
 /// <summary>The body of <c>POST /api/v1/memories</c>: bound and validated by StrictJson.ReadAsync, and shown in the document.

@@ -1,3 +1,4 @@
+using Agents.Micro.ServiceDefaults.OpenApi;
 using Agents.Micro.FileService.Files;
 using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Security;
@@ -19,20 +20,14 @@ public static class FileEndpoints
         api.MapPost("/upload", Upload).WithSummary("upload a file (multipart); an existing file at the path is replaced")
             .WithUploadForm().Produces<UploadResponse>().ProducesErrors(400, 401, 409, 413, 415);
         api.MapGet("", List).WithSummary("one directory level of the workspace, directories first")
-            .WithQueryParameter("path", required: false, "directory to list (default: the root)").ProducesErrors(400, 401, 404);
+            .WithQueryParameter("path", "directory to list (default: the root)").ProducesErrors(400, 401, 404);
         api.MapGet("/download", Download).WithSummary("download a file, or a directory as a zip")
-            .WithQueryParameter("path", required: true, "file or directory ('.' = the whole workspace)").WithDownloadResponse().ProducesErrors(400, 401, 404);
+            .WithQueryParameter("path", "file or directory ('.' = the whole workspace)", required: true).WithDownloadResponse().ProducesErrors(400, 401, 404);
         api.MapDelete("", Delete).WithSummary("delete a file, or a directory with everything in it")
-            .WithQueryParameter("path", required: true, "file or directory").Produces<DeleteFileResponse>().ProducesErrors(400, 401, 404);
+            .WithQueryParameter("path", "file or directory", required: true).Produces<DeleteFileResponse>().ProducesErrors(400, 401, 404);
         return app;
     }
 
-    /// <summary>Declares the error statuses an endpoint answers, all with the one error body.</summary>
-    private static RouteHandlerBuilder ProducesErrors(this RouteHandlerBuilder b, params int[] statuses)
-    {
-        foreach (var s in statuses) b.Produces<ErrorBody>(s, "application/json");
-        return b;
-    }
 
     /// <summary>
     /// POST /api/v1/files/upload — multipart <c>file</c> with optional <c>filename</c> and <c>dir</c> (fields in any

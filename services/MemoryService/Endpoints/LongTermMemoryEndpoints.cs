@@ -1,3 +1,4 @@
+using Agents.Micro.ServiceDefaults.OpenApi;
 using Agents.Micro.MemoryService.Options;
 using Agents.Micro.MemoryService.Storage;
 using Agents.Micro.MemoryService.Validation;
@@ -20,7 +21,7 @@ public static class LongTermMemoryEndpoints
     {
         app.MapPost("/agent/write/longterm", WriteLongTerm).RequireAuthorization().WithTags("agent memory")
             .WithSummary("写入长期记忆 (store a long-term memory for the user)").Accepts<LongTermWriteRequest>("application/json")
-            .ProducesMemoryErrors(400, 401, 403, 415);
+            .ProducesErrors(400, 401, 403, 415);
         return app;
     }
 

@@ -1,3 +1,4 @@
+using Agents.Micro.ServiceDefaults.OpenApi;
 using System.Globalization;
 using Agents.Micro.MemoryService.Options;
 using Agents.Micro.MemoryService.Storage;
@@ -24,14 +25,14 @@ public static class MemoryEndpoints
     {
         var api = app.MapGroup("/api/v1/memories").RequireAuthorization().WithTags("v1 memories");
         api.MapGet("/", ListOrSearch).WithSummary("the caller's memories, newest first; ranked search with q")
-            .WithQueryParameter("q", JsonSchemaType.String, "search text (ranked results with a score)")
-            .WithQueryParameter("limit", JsonSchemaType.Integer, $"1..{MaxLimit} (default {DefaultLimit})")
-            .WithQueryParameter("offset", JsonSchemaType.Integer, "0.. (default 0)").ProducesMemoryErrors(400, 401);
+            .WithQueryParameter("q", "search text (ranked results with a score)", JsonSchemaType.String)
+            .WithQueryParameter("limit", $"1..{MaxLimit} (default {DefaultLimit})", JsonSchemaType.Integer)
+            .WithQueryParameter("offset", "0.. (default 0)", JsonSchemaType.Integer).ProducesErrors(400, 401);
         api.MapPost("/", Create).WithSummary("store a memory (an exact duplicate answers 200 with the existing id)")
             .Accepts<CreateMemoryRequest>("application/json").Produces<MemoryCreatedResponse>(StatusCodes.Status201Created)
-            .ProducesMemoryErrors(400, 401, 415);
-        api.MapGet("/{memory_id}", Get).WithSummary("one memory").ProducesMemoryErrors(401, 404);
-        api.MapDelete("/{memory_id}", Delete).WithSummary("delete one memory").ProducesMemoryErrors(401, 404);
+            .ProducesErrors(400, 401, 415);
+        api.MapGet("/{memory_id}", Get).WithSummary("one memory").ProducesErrors(401, 404);
+        api.MapDelete("/{memory_id}", Delete).WithSummary("delete one memory").ProducesErrors(401, 404);
         return app;
     }
 

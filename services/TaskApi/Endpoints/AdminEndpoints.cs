@@ -1,3 +1,5 @@
+using Microsoft.OpenApi;
+using Agents.Micro.ServiceDefaults.OpenApi;
 using System.Text.Json;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.ServiceDefaults.Errors;
@@ -37,7 +39,7 @@ public static class AdminEndpoints
         var admin = app.MapGroup("/system/tasks").RequireAuthorization(SecurityExtensions.AdminPolicy).WithTags("system");
         admin.MapGet("/stuck", Stuck).WithName("AdminStuckTasks")
             .WithSummary("tasks that look stuck: a dead worker's lease not taken over, never claimed, or waiting for a human for days (admin)")
-            .WithIntegerQuery("interrupted_days", "interrupted for at least this many days (default 7)").ProducesErrors(400, 401, 403);
+            .WithQueryParameter("interrupted_days", "interrupted for at least this many days (default 7)", JsonSchemaType.Integer, minimum: "0").ProducesErrors(400, 401, 403);
         admin.MapPost("/{task_id}/redispatch", Redispatch).WithName("AdminRedispatchTask")
             .WithSummary("send a task no worker holds to the workers again, with a reason (admin)").Accepts<AdminActionRequest>("application/json")
             .ProducesErrors(400, 401, 403, 404, 409, 415);

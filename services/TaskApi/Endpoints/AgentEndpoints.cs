@@ -1,3 +1,4 @@
+using Agents.Micro.ServiceDefaults.OpenApi;
 using System.Text.Json;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.ServiceDefaults.Errors;

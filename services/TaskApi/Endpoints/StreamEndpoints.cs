@@ -1,3 +1,4 @@
+using Agents.Micro.ServiceDefaults.OpenApi;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;

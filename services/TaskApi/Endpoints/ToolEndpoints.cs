@@ -1,3 +1,4 @@
+using Agents.Micro.ServiceDefaults.OpenApi;
 using Agents.Micro.Contracts;
 using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Http;

@@ -1,0 +1,59 @@
+using Agents.Micro.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Agents.Micro.ServiceDefaults.OpenApi;
+
+/// <summary>
+/// What every service's OpenAPI document shares (the gateway merges them into one): the error body's name, the
+/// numbers' type, and the helpers an endpoint uses to declare what the generator cannot see.
+/// </summary>
+public static class ServiceOpenApi
+{
+    /// <summary>A service's document: its title and description, <c>ErrorResponse</c> for the error body (as the v1 spec names it).</summary>
+    public static OpenApiOptions DescribeService(this OpenApiOptions o, string title, string description)
+    {
+        o.CreateSchemaReferenceId = t => t.Type == typeof(ErrorBody) ? "ErrorResponse" : OpenApiOptions.CreateDefaultSchemaReferenceId(t);
+        o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = title;
+            doc.Info.Description = description;
+            return Task.CompletedTask;
+        });
+        // The web JSON defaults also *read* numbers from strings, which the generator documents as "number or string".
+        // Bodies are read by StrictJson, which refuses that, and numbers are always written as numbers: document them so.
+        o.AddSchemaTransformer((schema, _, _) =>
+        {
+            if (schema.Type is { } t && (t & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 && (t & JsonSchemaType.String) != 0)
+            {
+                schema.Type = t & ~JsonSchemaType.String;
+                schema.Pattern = null;
+            }
+            return Task.CompletedTask;
+        });
+        return o;
+    }
+
+    /// <summary>Declares the error statuses an endpoint answers, all with the one error body.</summary>
+    public static RouteHandlerBuilder ProducesErrors(this RouteHandlerBuilder b, params int[] statuses)
+    {
+        foreach (var s in statuses) b.Produces<ErrorBody>(s, "application/json");
+        return b;
+    }
+
+    /// <summary>A query parameter the handler reads itself (so the generator cannot see it).</summary>
+    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder b, string name, string description,
+        JsonSchemaType type = JsonSchemaType.String, bool required = false, string? minimum = null) =>
+        b.AddOpenApiOperationTransformer((op, _, _) =>
+        {
+            op.Parameters ??= [];
+            op.Parameters.Add(new OpenApiParameter
+            {
+                Name = name, In = ParameterLocation.Query, Required = required, Description = description,
+                Schema = new OpenApiSchema { Type = type, Minimum = minimum },
+            });
+            return Task.CompletedTask;
+        });
+}

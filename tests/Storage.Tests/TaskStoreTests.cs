@@ -69,6 +69,25 @@ public sealed class TaskStoreTests(StoreFixture fx) : IClassFixture<StoreFixture
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Progress_OfManyTasks_IsEachLogsEndAndStatus_AndLeavesOutTasksThatDoNotExist(string provider)
+    {
+        var store = fx.Get(provider);
+        var running = await NewTaskAsync(store);
+        var done = await NewTaskAsync(store);
+        await store.CommitAsync(await ClaimAsync(store, running.Id), [Ev("task_started"), Ev("text_chunk", """{"content":"a"}""")]);
+        await store.CommitAsync(await ClaimAsync(store, done.Id), [Ev("task_completed", """{"result":{"text":"x"}}""")], new TaskTransition.Complete("""{"text":"x"}"""));
+        // More ids than one statement takes (500), nearly all of them unknown.
+        var ids = Enumerable.Range(0, 1200).Select(i => "missing-" + i).Append(running.Id).Append(done.Id).ToList();
+
+        var progress = await store.GetProgressAsync(ids);
+
+        Assert.Equal(2, progress.Count);
+        Assert.Equal((2L, TaskStatus.Running), (progress[running.Id].NextIdx, progress[running.Id].Status));
+        Assert.Equal((1L, TaskStatus.Completed), (progress[done.Id].NextIdx, progress[done.Id].Status));
+        Assert.Empty(await store.GetProgressAsync([]));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Commit_FromAnOldAttempt_IsFencedOffAndWritesNothing(string provider)
     {
         var store = fx.Get(provider);

@@ -1,5 +1,4 @@
-using Agents.Micro.ServiceDefaults.Data;
-using Dapper;
+using Agents.Micro.Storage.Tasks;
 using Microsoft.Extensions.Options;
 using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 
@@ -10,12 +9,9 @@ namespace Agents.Micro.TaskApi.Streaming;
 /// all tasks that have waiting readers (however many readers each has) and wakes those that missed an event, ended or
 /// were deleted. Without waiting readers it queries nothing.
 /// </summary>
-public sealed class TaskEventRecheck(SqlDatabase db, TaskEventHub hub, IOptions<StreamingOptions> options, ILogger<TaskEventRecheck> log)
+public sealed class TaskEventRecheck(ITaskStore store, TaskEventHub hub, IOptions<StreamingOptions> options, ILogger<TaskEventRecheck> log)
     : BackgroundService
 {
-    // Keeps each statement's parameter list well below SQLite's and PostgreSQL's limits.
-    private const int ChunkSize = 500;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RecheckSeconds));
@@ -42,21 +38,11 @@ public sealed class TaskEventRecheck(SqlDatabase db, TaskEventHub hub, IOptions<
     {
         var waiting = hub.Waiting();
         if (waiting.Count == 0) return;
-        await using var conn = await db.OpenAsync(ct);
-        foreach (var chunk in waiting.Chunk(ChunkSize))
+        var progress = await store.GetProgressAsync(waiting.Select(w => w.TaskId).Distinct().ToList(), ct);
+        foreach (var (taskId, waitingAt) in waiting)
         {
-            var rows = (await conn.QueryAsync<Progress>(new CommandDefinition(
-                    // Npgsql takes the array as one parameter; for SQLite Dapper expands the list into (@ids1, @ids2, …).
-                    "SELECT id AS Id, next_idx AS NextIdx, status AS Status FROM tasks WHERE id " + (db.IsPostgres ? "= ANY(@ids)" : "IN @ids"),
-                    new { ids = chunk.Select(w => w.TaskId).ToArray() }, cancellationToken: ct)))
-                .ToDictionary(r => r.Id, StringComparer.Ordinal);
-            foreach (var (taskId, waitingAt) in chunk)
-            {
-                if (rows.TryGetValue(taskId, out var p)) hub.Recheck(taskId, waitingAt, p.NextIdx, TaskStatus.IsTerminal(p.Status));
-                else hub.Recheck(taskId, waitingAt, null, false);
-            }
+            if (progress.TryGetValue(taskId, out var p)) hub.Recheck(taskId, waitingAt, p.NextIdx, TaskStatus.IsTerminal(p.Status));
+            else hub.Recheck(taskId, waitingAt, null, false);
         }
     }
-
-    private sealed record Progress(string Id, long NextIdx, string Status);
 }

@@ -30,6 +30,12 @@ public interface ITaskStore
     Task<IReadOnlyList<TaskRecord>> ListTasksAsync(string userId, string conversationId, CancellationToken ct = default);
     Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(string taskId, long from, int limit, CancellationToken ct = default);
 
+    /// <summary>
+    /// How far each task's log is and its status, for many tasks at once (a streaming reader's re-check): one statement
+    /// per 500 ids, by primary key. A task that does not exist (any more) is missing from the answer.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, TaskProgress>> GetProgressAsync(IReadOnlyCollection<string> taskIds, CancellationToken ct = default);
+
     /// <summary>Records when the task's command was sent (null: it was not, and the stranded-task sweep sends it).</summary>
     Task MarkDispatchedAsync(string taskId, double? at, CancellationToken ct = default);
     /// <summary>Running tasks nobody holds whose dispatch is older than <paramref name="dispatchedBefore"/>, or whose lease expired.</summary>

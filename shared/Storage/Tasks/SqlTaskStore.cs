@@ -264,6 +264,23 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             new { t = taskId, f = from, l = limit }, cancellationToken: ct))).ToList();
     }
 
+    public async Task<IReadOnlyDictionary<string, TaskProgress>> GetProgressAsync(IReadOnlyCollection<string> taskIds, CancellationToken ct = default)
+    {
+        var found = new Dictionary<string, TaskProgress>(StringComparer.Ordinal);
+        if (taskIds.Count == 0) return found;
+        await using var conn = await db.OpenAsync(ct);
+        // 500 ids a statement keeps the parameter list well below SQLite's and PostgreSQL's limits.
+        foreach (var chunk in taskIds.Chunk(500))
+        {
+            // Npgsql takes the array as one parameter; for SQLite Dapper expands the list into (@ids1, @ids2, …).
+            var rows = await conn.QueryAsync<TaskProgress>(new CommandDefinition(
+                "SELECT id AS Id, next_idx AS NextIdx, status AS Status FROM tasks WHERE id " + (db.IsPostgres ? "= ANY(@ids)" : "IN @ids"),
+                new { ids = chunk }, cancellationToken: ct));
+            foreach (var r in rows) found[r.Id] = r;
+        }
+        return found;
+    }
+
     public Task MarkDispatchedAsync(string taskId, double? at, CancellationToken ct = default) =>
         db.WriteAsync((conn, tx) => conn.ExecuteAsync(
             "UPDATE tasks SET dispatched_at = @at WHERE id = @id AND status = 'running'", new { id = taskId, at }, tx), ct);

@@ -160,3 +160,6 @@ public sealed class LogMovedException(string taskId, long nextIdx) : Exception($
 }
 
 public sealed class LeaseLostException(string taskId) : Exception($"task {taskId}: lease lost (another attempt owns it, or it ended)");
+
+/// <summary>How far a task's log is (its next event index) and its status.</summary>
+public sealed record TaskProgress(string Id, long NextIdx, string Status);

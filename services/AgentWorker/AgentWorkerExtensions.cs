@@ -32,6 +32,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddSingleton<EventNotifier>();
         builder.Services.AddSingleton<GroupCommitter>();
         builder.Services.AddScoped<TaskRunner>();
+        builder.Services.AddScoped<RunStateLoader>();
         builder.Services.AddScoped<ToolRegistry>();
         builder.AddFileStore();
         builder.Services.AddScoped<IAgentTool, ListFilesTool>();

@@ -24,8 +24,11 @@ public sealed class TaskRunner(
     ModelFactory models,
     WorkerIdentity worker,
     GroupCommitter committer,
+    EventNotifier notifier,
+    RunStateLoader states,
+    IImageLoader images,
+    ISendEndpointProvider send,
     IOptions<WorkerOptions> options,
-    IServiceProvider services,
     ILogger<TaskRunner> log)
 {
     public async Task RunAsync(string taskId, CancellationToken consumerToken)
@@ -95,7 +98,7 @@ public sealed class TaskRunner(
         var started = Stopwatch.StartNew();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token);
         linked.CancelAfter(TimeSpan.FromSeconds(o.TaskTimeoutSeconds));
-        Action<long, bool>? notify = services.GetService<EventNotifier>() is { } n ? (next, terminal) => n.Notify(task.Id, next, terminal) : null;
+        Action<long, bool> notify = (next, terminal) => notifier.Notify(task.Id, next, terminal);
         var eventLog = new EventLog(store, lease, o.EventFlushMs, notify, committer.CommitAsync)
         {
             NextIndex = task.NextIdx,
@@ -156,7 +159,7 @@ public sealed class TaskRunner(
         }
     }
 
-    private async Task<string> RunLoopAsync(ClaimedRun run, EventLog eventLog, Action<long, bool>? notify, CancellationToken ct)
+    private async Task<string> RunLoopAsync(ClaimedRun run, EventLog eventLog, Action<long, bool> notify, CancellationToken ct)
     {
         var o = options.Value;
         var task = run.Task;
@@ -173,7 +176,7 @@ public sealed class TaskRunner(
             {
                 // task_started was committed with the claim, so a client sees its task picked up without waiting for the
                 // memory recall (a request to another service) that follows.
-                notify?.Invoke(task.NextIdx, false);
+                notify(task.NextIdx, false);
                 AgentMetrics.TasksStarted.Add(1, new KeyValuePair<string, object?>("model", taskOptions.ModelKey ?? models.DefaultKey), new("mode", settings.Mode));
             }
             else
@@ -189,7 +192,7 @@ public sealed class TaskRunner(
                 eventLog.Add(EventTypes.AttemptRestarted, new { attempt = task.Attempt, from_step = 0 });
                 await eventLog.CommitAsync(ct: ct);
             }
-            state = await NewStateAsync(task, taskOptions, settings, run.History, ct);
+            state = await states.NewStateAsync(task, taskOptions, settings, run.History, tools.UnavailableNote(), ct);
             // Attempts that died before the first checkpoint count against MaxAttempts like later restarts (graceful
             // hand-backs do not).
             state.Restarts = (int)Math.Max(0, task.Attempt - 1 - task.Handbacks);
@@ -219,90 +222,16 @@ public sealed class TaskRunner(
                     await eventLog.CommitAsync(new TaskTransition.Fail(error), ct: ct);
                     return "gave_up";
                 }
-                await CollectUnfinishedStreamAsync(task, state, ct);
+                await states.CollectUnfinishedStreamAsync(task, state, ct);
                 eventLog.Add(EventTypes.AttemptRestarted, new { attempt = task.Attempt, from_step = state.Step });
                 await eventLog.CommitAsync(checkpoint: state, ct: ct);
             }
         }
 
         var context = new ToolContext(task.UserId, task.Id, task.ConversationId);
-        var loop = new AgentLoop(model, tools, eventLog, state, settings, context, services.GetService<IImageLoader>() is { } il ? (p, c) => il.LoadAsync(task.UserId, p, c) : null);
+        var loop = new AgentLoop(model, tools, eventLog, state, settings, context, (p, c) => images.LoadAsync(task.UserId, p, c));
         var outcome = await loop.RunAsync(decision, ct);
         return outcome == LoopOutcome.Completed ? "completed" : "interrupted";
-    }
-
-    /// <summary>
-    /// The chunks the dead attempt streamed after its last checkpoint (a model call it did not finish): kept in the state
-    /// so that the repeated call continues the client's stream where it stopped instead of starting it over.
-    /// </summary>
-    private async Task CollectUnfinishedStreamAsync(TaskRecord task, AgentState state, CancellationToken ct)
-    {
-        if (state.LogIndex is not { } from || from >= task.NextIdx) return;
-        var text = new System.Text.StringBuilder(state.PartialText);
-        var thinking = new System.Text.StringBuilder(state.PartialThinking);
-        while (from < task.NextIdx)
-        {
-            var page = await store.ReadEventsAsync(task.Id, from, 1000, ct);
-            if (page.Count == 0) break;
-            foreach (var e in page.Where(e => e.Idx < task.NextIdx))
-            {
-                if (e.Type is not (EventTypes.TextChunk or EventTypes.ThinkingChunk)) continue;
-                var content = System.Text.Json.JsonDocument.Parse(e.Data).RootElement.TryGetProperty("content", out var c) ? c.GetString() : null;
-                (e.Type == EventTypes.TextChunk ? text : thinking).Append(content);
-            }
-            from = page[^1].Idx + 1;
-        }
-        state.PartialText = text.Length > 0 ? text.ToString() : null;
-        state.PartialThinking = thinking.Length > 0 ? thinking.ToString() : null;
-    }
-
-    private async Task<AgentState> NewStateAsync(TaskRecord task, TaskOptions taskOptions, RunSettings settings, IReadOnlyList<HistoryMessage> history,
-        CancellationToken ct)
-    {
-        var o = options.Value;
-        var system = taskOptions.SystemMessage ?? TaskOptions.DefaultSystemMessage;
-        var memories = await RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
-        if (memories.Count > 0) system += "\n\nRelevant memories about the user:\n" + string.Join("\n", memories.Select(m => "- " + m));
-        if (tools.UnavailableNote() is { } down) system += "\n\n" + down;
-        var state = new AgentState();
-        state.Messages.Add(new ChatMessage { Role = ChatMessage.System, Content = system });
-        if (history.Count > 0)
-        {
-            // Earlier turns' images stay as a note: this turn's model may not take images, and the files may be gone.
-            var msgs = history.Select(h => System.Text.Json.JsonSerializer.Deserialize<ChatMessage>(h.Content, EventLog.Json)!)
-                .Select(m => m.Images is { Count: > 0 } imgs
-                    ? m with { Images = null, Content = $"{m.Content}\n[attached images: {string.Join(", ", imgs)}]".TrimStart('\n') }
-                    : m)
-                .ToList();
-            // A cut-off window must not start in the middle of a tool exchange.
-            var start = msgs.FindIndex(m => m.Role == ChatMessage.User);
-            if (start >= 0) state.Messages.AddRange(msgs.Skip(start));
-        }
-        state.OwnFrom = state.Messages.Count;
-        state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = taskOptions.Message ?? "", Images = taskOptions.Images.Count > 0 ? taskOptions.Images : null });
-        return state;
-    }
-
-    private async Task<IReadOnlyList<string>> RecallAsync(TaskRecord task, int limit, CancellationToken ct)
-    {
-        if (limit <= 0 || string.IsNullOrWhiteSpace(task.Query)) return [];
-        var client = services.GetService<IRequestClient<RecallMemories>>();
-        if (client is null) return [];
-        try
-        {
-            // MassTransit's RequestTimeout bounds the wait for the answer; a send that waits for the broker to come back
-            // (a restart, a partition) is bounded here too, so a task never hangs on its recall.
-            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            bounded.CancelAfter(TimeSpan.FromMilliseconds(2L * options.Value.RecallTimeoutMs + 1000));
-            var r = await client.GetResponse<MemoriesRecalled>(new RecallMemories(task.UserId, task.Query, limit), bounded.Token,
-                RequestTimeout.After(ms: options.Value.RecallTimeoutMs));
-            return r.Message.Items.Select(i => i.Content).ToList();
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            log.LogWarning("memory recall for task {TaskId} unavailable ({Error}); running without memories", task.Id, ex.Message);
-            return [];
-        }
     }
 
     /// <param name="graceful">A hand-back on shutdown (not counted as a failed attempt); false when the database failed under the run.</param>
@@ -371,7 +300,6 @@ public sealed class TaskRunner(
 
     private async Task HandBackAsync(string taskId, CancellationToken ct)
     {
-        var send = services.GetRequiredService<ISendEndpointProvider>();
         var endpoint = await send.GetSendEndpoint(QueueNames.AgentTasksAddress);
         var task = await store.GetTaskAsync(taskId, ct);
         await endpoint.Send(new RunTask(taskId, task?.UserId ?? "", "handoff"), ct);

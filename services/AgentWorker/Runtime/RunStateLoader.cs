@@ -1,0 +1,91 @@
+using Agents.Micro.AgentWorker.Models;
+using Agents.Micro.AgentWorker.Options;
+using Agents.Micro.Contracts;
+using Agents.Micro.Storage.Tasks;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Agents.Micro.AgentWorker.Runtime;
+
+/// <summary>
+/// What a run starts from besides its checkpoint: a first run's prompt (memories recalled from MemoryService, the
+/// conversation's history) and, after a crash mid-stream, what the dead attempt had already streamed.
+/// </summary>
+public sealed class RunStateLoader(ITaskStore store, IRequestClient<RecallMemories> recall, IOptions<WorkerOptions> options, ILogger<RunStateLoader> log)
+{
+    /// <summary>
+    /// The chunks the dead attempt streamed after its last checkpoint (a model call it did not finish): kept in the state
+    /// so that the repeated call continues the client's stream where it stopped instead of starting it over.
+    /// </summary>
+    public async Task CollectUnfinishedStreamAsync(TaskRecord task, AgentState state, CancellationToken ct)
+    {
+        if (state.LogIndex is not { } from || from >= task.NextIdx) return;
+        var text = new System.Text.StringBuilder(state.PartialText);
+        var thinking = new System.Text.StringBuilder(state.PartialThinking);
+        while (from < task.NextIdx)
+        {
+            var page = await store.ReadEventsAsync(task.Id, from, 1000, ct);
+            if (page.Count == 0) break;
+            foreach (var e in page.Where(e => e.Idx < task.NextIdx))
+            {
+                if (e.Type is not (EventTypes.TextChunk or EventTypes.ThinkingChunk)) continue;
+                var content = System.Text.Json.JsonDocument.Parse(e.Data).RootElement.TryGetProperty("content", out var c) ? c.GetString() : null;
+                (e.Type == EventTypes.TextChunk ? text : thinking).Append(content);
+            }
+            from = page[^1].Idx + 1;
+        }
+        state.PartialText = text.Length > 0 ? text.ToString() : null;
+        state.PartialThinking = thinking.Length > 0 ? thinking.ToString() : null;
+    }
+
+    /// <summary>
+    /// A first run's state: the system prompt (with the memories recalled for the message, and a note of the tool
+    /// servers that are down), the conversation's earlier turns, and the new message.
+    /// </summary>
+    public async Task<AgentState> NewStateAsync(TaskRecord task, TaskOptions taskOptions, RunSettings settings, IReadOnlyList<HistoryMessage> history,
+        string? unavailableTools, CancellationToken ct)
+    {
+        var o = options.Value;
+        var system = taskOptions.SystemMessage ?? TaskOptions.DefaultSystemMessage;
+        var memories = await RecallAsync(task, Math.Min(o.RecallLimit, settings.RecallLimit), ct);
+        if (memories.Count > 0) system += "\n\nRelevant memories about the user:\n" + string.Join("\n", memories.Select(m => "- " + m));
+        if (unavailableTools is { } down) system += "\n\n" + down;
+        var state = new AgentState();
+        state.Messages.Add(new ChatMessage { Role = ChatMessage.System, Content = system });
+        if (history.Count > 0)
+        {
+            // Earlier turns' images stay as a note: this turn's model may not take images, and the files may be gone.
+            var msgs = history.Select(h => System.Text.Json.JsonSerializer.Deserialize<ChatMessage>(h.Content, EventLog.Json)!)
+                .Select(m => m.Images is { Count: > 0 } imgs
+                    ? m with { Images = null, Content = $"{m.Content}\n[attached images: {string.Join(", ", imgs)}]".TrimStart('\n') }
+                    : m)
+                .ToList();
+            // A cut-off window must not start in the middle of a tool exchange.
+            var start = msgs.FindIndex(m => m.Role == ChatMessage.User);
+            if (start >= 0) state.Messages.AddRange(msgs.Skip(start));
+        }
+        state.OwnFrom = state.Messages.Count;
+        state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = taskOptions.Message ?? "", Images = taskOptions.Images.Count > 0 ? taskOptions.Images : null });
+        return state;
+    }
+
+    private async Task<IReadOnlyList<string>> RecallAsync(TaskRecord task, int limit, CancellationToken ct)
+    {
+        if (limit <= 0 || string.IsNullOrWhiteSpace(task.Query)) return [];
+        try
+        {
+            // MassTransit's RequestTimeout bounds the wait for the answer; a send that waits for the broker to come back
+            // (a restart, a partition) is bounded here too, so a task never hangs on its recall.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            bounded.CancelAfter(TimeSpan.FromMilliseconds(2L * options.Value.RecallTimeoutMs + 1000));
+            var r = await recall.GetResponse<MemoriesRecalled>(new RecallMemories(task.UserId, task.Query, limit), bounded.Token,
+                RequestTimeout.After(ms: options.Value.RecallTimeoutMs));
+            return r.Message.Items.Select(i => i.Content).ToList();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            log.LogWarning("memory recall for task {TaskId} unavailable ({Error}); running without memories", task.Id, ex.Message);
+            return [];
+        }
+    }
+}

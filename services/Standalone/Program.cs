@@ -34,6 +34,7 @@ builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
 builder.AddGatewayDocs();
 
 var app = builder.Build();
+app.UseWebSockets(); // TaskApi's GET /api/v1/tasks/{id}/ws
 app.UseGatewayEdge();
 app.MapDefaultEndpoints(publicEdge: true);
 app.MapWebConsole();

@@ -12,6 +12,7 @@ builder.AddAgentsMessaging(bus => bus.AddTaskApiMessaging(), brokerGatesReadines
 builder.Services.AddOpenApi(o => o.DescribeAgentsApi());
 
 var app = builder.Build();
+app.UseWebSockets(); // GET /api/v1/tasks/{id}/ws
 app.UseApiErrors();
 app.UseAuthentication();
 app.UseAuthorization();

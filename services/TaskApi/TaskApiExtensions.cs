@@ -8,15 +8,14 @@ using Agents.Micro.TaskApi.Streaming;
 using Agents.Micro.TaskApi.Tasks;
 using Agents.Micro.Contracts;
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Agents.Micro.TaskApi;
 
 public static class TaskApiExtensions
 {
     /// <summary>
-    /// Conversations, tasks and their dispatch, and following tasks live (<c>Streaming:*</c>; WebSocket upgrades are
-    /// accepted without the host calling <c>UseWebSockets</c>). The host adds authentication and messaging.
+    /// Conversations, tasks and their dispatch, and following tasks live (<c>Streaming:*</c>). The host adds
+    /// authentication, messaging and <c>app.UseWebSockets()</c> (for <c>/api/v1/tasks/{id}/ws</c>).
     /// </summary>
     public static IHostApplicationBuilder AddTaskApi(this IHostApplicationBuilder builder)
     {
@@ -40,7 +39,6 @@ public static class TaskApiExtensions
         builder.Services.AddSingleton<TaskEventHub>();
         builder.Services.AddSingleton<TaskEventFollower>();
         builder.Services.AddHostedService<TaskEventRecheck>();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, WebSocketStartupFilter>());
         return builder;
     }
 

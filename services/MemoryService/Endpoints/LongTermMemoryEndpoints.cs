@@ -20,7 +20,7 @@ public static class LongTermMemoryEndpoints
     public static IEndpointRouteBuilder MapLongTermMemoryEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/agent/write/longterm", WriteLongTerm).RequireAuthorization().WithTags("agent memory")
-            .WithSummary("写入长期记忆 (store a long-term memory for the user)").Accepts<LongTermWriteRequest>("application/json")
+            .WithSummary("store a long-term memory for the user").WithDescription("写入长期记忆").Accepts<LongTermWriteRequest>("application/json")
             .ProducesErrors(400, 401, 403, 415);
         return app;
     }

@@ -29,29 +29,29 @@ public static class AgentEndpoints
     {
         var agent = app.MapGroup("/agent").RequireAuthorization().WithTags("agent");
         agent.MapPost("/invoke", Invoke).WithName("AgentInvoke")
-            .WithSummary("提交异步运行智能体并返回任务ID (start an agent run asynchronously)")
+            .WithSummary("start an agent run asynchronously").WithDescription("提交异步运行智能体并返回任务ID")
             .Accepts<AgentRequest>("application/json").ProducesErrors(400, 401, 403, 404, 409, 415, 429);
         agent.MapPost("/resume", Resume).WithName("AgentResume")
-            .WithSummary("提交异步恢复被中断的智能体运行返回任务ID (resume an interrupted run asynchronously)")
+            .WithSummary("resume an interrupted run asynchronously").WithDescription("提交异步恢复被中断的智能体运行返回任务ID")
             .Accepts<InterruptResponse>("application/json").ProducesErrors(400, 401, 403, 404, 409, 415);
         agent.MapGet("/active/sessionid/{user_id}", ActiveSession).WithName("AgentActiveSession")
-            .WithSummary("获取指定用户ID的最近一次修改的会话ID (the user's most recently modified session)").ProducesErrors(400, 401, 403, 404);
+            .WithSummary("the user's most recently modified session").WithDescription("获取指定用户ID的最近一次修改的会话ID").ProducesErrors(400, 401, 403, 404);
         agent.MapGet("/sessionids/{user_id}", SessionIds).WithName("AgentSessionIds")
-            .WithSummary("获取指定用户ID的所有session_id (all of a user's sessions)").ProducesErrors(400, 401, 403);
+            .WithSummary("all of a user's sessions").WithDescription("获取指定用户ID的所有session_id").ProducesErrors(400, 401, 403);
         agent.MapGet("/tasks/{user_id}/{session_id}", Tasks).WithName("AgentTasks")
-            .WithSummary("获取指定用户ID和会话ID下所有任务的ID和状态值 (ids and statuses of a session's tasks)").ProducesErrors(400, 401, 403, 404);
+            .WithSummary("ids and statuses of a session's tasks").WithDescription("获取指定用户ID和会话ID下所有任务的ID和状态值").ProducesErrors(400, 401, 403, 404);
         agent.MapGet("/status/{user_id}/{session_id}/{task_id}", Status).WithName("AgentStatus")
-            .WithSummary("获取指定用户当前会话和任务ID的对应的状态数据 (status of one task; unknown ids answer 200 with status not_found)")
+            .WithSummary("status of one task; unknown ids answer 200 with status not_found").WithDescription("获取指定用户当前会话和任务ID的对应的状态数据")
             .ProducesErrors(400, 401, 403);
         agent.MapDelete("/session/{user_id}/{session_id}", DeleteSession).WithName("AgentDeleteSession")
-            .WithSummary("删除指定用户指定会话 (cancel its running task, then delete the session, its tasks, events, checkpoints and history)")
+            .WithSummary("cancel its running task, then delete the session, its tasks, events, checkpoints and history").WithDescription("删除指定用户指定会话")
             .ProducesErrors(400, 401, 403, 404);
         agent.MapDelete("/session/{user_id}/{session_id}/{task_id}", DeleteTask).WithName("AgentDeleteTask")
-            .WithSummary("删除指定用户指定会话的指定任务 (cancel it if running, then delete it, its events, checkpoint and history)")
+            .WithSummary("cancel it if running, then delete it, its events, checkpoint and history").WithDescription("删除指定用户指定会话的指定任务")
             .ProducesErrors(400, 401, 403, 404);
 
         app.MapGet("/system/info", SystemInfo).RequireAuthorization(SecurityExtensions.AdminPolicy).WithTags("system")
-            .WithName("SystemInfo").WithSummary("获取当前系统内全部的会话状态信息 (admin tokens only)").ProducesErrors(401, 403);
+            .WithName("SystemInfo").WithSummary("all sessions across the system (admin tokens only)").WithDescription("获取当前系统内全部的会话状态信息").ProducesErrors(401, 403);
         return app;
     }
 

@@ -23,7 +23,7 @@ public static class ConversationEndpoints
     public static IEndpointRouteBuilder MapConversationEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/conversations").RequireAuthorization().WithTags("v1 conversations");
-        api.MapPost("", CreateConversation).WithName("CreateConversation").WithSummary("创建对话")
+        api.MapPost("", CreateConversation).WithName("CreateConversation").WithSummary("create a conversation").WithDescription("创建对话")
             .Accepts<CreateConversationRequest>(isOptional: true, "application/json").ProducesErrors(400, 401, 415);
         api.MapGet("", ListConversations).WithName("ListConversations").WithSummary("the caller's conversations, most recently active first").ProducesErrors(401);
         api.MapGet("/{conversation_id}/tasks", ListConversationTasks).WithName("ListConversationTasks")

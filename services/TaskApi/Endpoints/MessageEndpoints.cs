@@ -17,7 +17,7 @@ public static class MessageEndpoints
     public static IEndpointRouteBuilder MapMessageEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/v1/messages", SendMessage).RequireAuthorization().WithTags("v1 messages")
-            .WithName("SendMessage").WithSummary("发送消息并创建后台任务").Accepts<SendMessageRequest>("application/json")
+            .WithName("SendMessage").WithSummary("send a message; a background task answers it").WithDescription("发送消息并创建后台任务").Accepts<SendMessageRequest>("application/json")
             .Produces<SendMessageResponse>(StatusCodes.Status202Accepted).ProducesErrors(400, 401, 404, 409, 415, 429);
         return app;
     }

@@ -33,10 +33,10 @@ public static class TaskEndpoints
     public static IEndpointRouteBuilder MapTaskEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/tasks").RequireAuthorization().WithTags("v1 tasks");
-        api.MapGet("/{task_id}", PollTask).WithName("PollTask").WithSummary("轮询任务事件")
+        api.MapGet("/{task_id}", PollTask).WithName("PollTask").WithSummary("poll a task's events from an offset").WithDescription("轮询任务事件")
             .WithQueryParameter("from", "first event index to return (default 0); continue from next_offset", JsonSchemaType.Integer, minimum: "0")
             .WithQueryParameter("limit", $"at most this many events (1..{MaxEventsPerPoll}, the default)", JsonSchemaType.Integer, minimum: "0").ProducesErrors(400, 401, 404);
-        api.MapPost("/{task_id}/cancel", CancelTask).WithName("CancelTask").WithSummary("请求停止任务").ProducesErrors(401, 404);
+        api.MapPost("/{task_id}/cancel", CancelTask).WithName("CancelTask").WithSummary("ask a task to stop").WithDescription("请求停止任务").ProducesErrors(401, 404);
         api.MapPost("/{task_id}/resume", ResumeTask).WithName("ResumeTask").WithSummary("resume an interrupted task with a decision")
             .Accepts<ResumeTaskRequest>("application/json").ProducesErrors(400, 401, 404, 409, 415);
         return app;

@@ -1,7 +1,7 @@
 using Agents.Micro.AgentWorker;
 using Agents.Micro.ServiceDefaults;
 using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Messaging;
+using Agents.Micro.Messaging;
 
 var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8082);
 builder.AddServiceDefaults("agent-worker");

@@ -1,7 +1,7 @@
 using Agents.Micro.MemoryService;
 using Agents.Micro.ServiceDefaults;
 using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Messaging;
+using Agents.Micro.Messaging;
 using Agents.Micro.ServiceDefaults.Security;
 
 var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8084);

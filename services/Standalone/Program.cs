@@ -4,7 +4,7 @@ using Agents.Micro.Gateway;
 using Agents.Micro.Gateway.Tokens;
 using Agents.Micro.MemoryService;
 using Agents.Micro.ServiceDefaults;
-using Agents.Micro.ServiceDefaults.Messaging;
+using Agents.Micro.Messaging;
 using Agents.Micro.Standalone;
 using Agents.Micro.TaskApi;
 

@@ -1,6 +1,6 @@
 using Agents.Micro.ServiceDefaults;
 using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Messaging;
+using Agents.Micro.Messaging;
 using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.TaskApi;
 

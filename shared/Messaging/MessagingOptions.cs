@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Agents.Micro.ServiceDefaults.Messaging;
+namespace Agents.Micro.Messaging;
 
 /// <summary>Which MassTransit transport the service uses.</summary>
 public sealed class MessagingOptions

@@ -1,7 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Agents.Micro.ServiceDefaults.Messaging;
+namespace Agents.Micro.Messaging;
 
 /// <summary>
 /// Not ready unless the bus is fully healthy. MassTransit's own check reports a lost broker connection as Degraded,

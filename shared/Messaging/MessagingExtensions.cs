@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Agents.Micro.ServiceDefaults.Messaging;
+namespace Agents.Micro.Messaging;
 
 public static class MessagingExtensions
 {

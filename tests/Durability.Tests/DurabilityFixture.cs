@@ -71,8 +71,7 @@ public sealed class DurabilityFixture : IAsyncLifetime
     /// <summary>A client of TaskApi carrying <paramref name="user"/>'s identity, signed as the gateway signs it.</summary>
     public HttpClient ClientFor(string user)
     {
-        var c = new HttpClient { BaseAddress = new Uri(TaskApi.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
-        c.DefaultRequestHeaders.Add(InternalIdentity.HeaderName, _identity.Sign(new CallerIdentity(user, false), TimeSpan.FromHours(1)));
+        var c = new HttpClient { BaseAddress = new Uri(TaskApi.BaseUrl), Timeout = TimeSpan.FromSeconds(30) }.SignedAs(_identity, user);
         c.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         return c;
     }

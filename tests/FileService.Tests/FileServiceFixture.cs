@@ -1,3 +1,4 @@
+using Agents.Micro.TestSupport;
 using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.Storage.Files;
 using Microsoft.AspNetCore.Hosting;
@@ -88,9 +89,7 @@ public abstract class FileServiceFixture : IAsyncLifetime
 
     public HttpClient ClientFor(string userId, WebApplicationFactory<Program>? factory = null)
     {
-        var client = RawClient(factory);
-        client.DefaultRequestHeaders.Add(InternalIdentity.HeaderName, Identity.Sign(new CallerIdentity(userId, false), TimeSpan.FromHours(1)));
-        return client;
+        return RawClient(factory).SignedAs(Identity, userId);
     }
 
     /// <summary>The same service with extra settings (a smaller upload limit, …).</summary>

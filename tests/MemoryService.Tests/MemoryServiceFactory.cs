@@ -1,3 +1,4 @@
+using Agents.Micro.TestSupport;
 using System.Net.Http.Headers;
 using Agents.Micro.MemoryService.Options;
 using Agents.Micro.ServiceDefaults.Security;
@@ -30,11 +31,7 @@ public sealed class MemoryServiceFactory : WebApplicationFactory<MemoryOptions>
     public HttpClient ClientFor(string? userId, bool admin = false)
     {
         var client = CreateClient();
-        if (userId is not null)
-        {
-            var identity = Services.GetRequiredService<InternalIdentity>();
-            client.DefaultRequestHeaders.Add(InternalIdentity.HeaderName, identity.Sign(new CallerIdentity(userId, admin), TimeSpan.FromMinutes(10)));
-        }
+        if (userId is not null) client.SignedAs(Services.GetRequiredService<InternalIdentity>(), userId, admin);
         client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         return client;
     }

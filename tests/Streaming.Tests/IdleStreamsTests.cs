@@ -49,8 +49,7 @@ public sealed class IdleStreamsTests(ITestOutputHelper output)
         }
 
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue };
-        using var http = new HttpClient(handler) { BaseAddress = new Uri(api.BaseUrl), Timeout = Timeout.InfiniteTimeSpan };
-        http.DefaultRequestHeaders.Add(InternalIdentity.HeaderName, new InternalIdentity(Key).Sign(new CallerIdentity("idle", false), TimeSpan.FromMinutes(10)));
+        using var http = new HttpClient(handler) { BaseAddress = new Uri(api.BaseUrl), Timeout = Timeout.InfiniteTimeSpan }.SignedAs(new InternalIdentity(Key), "idle");
         using var stop = new CancellationTokenSource();
         var streams = new List<Task<int>>();
 

@@ -42,8 +42,7 @@ public sealed class RecheckTests
             var task = new TaskRecord { Id = Guid.NewGuid().ToString(), ConversationId = "c1", UserId = "u1", Query = "x", Options = "{}", CreatedAt = now, UpdatedAt = now };
             Assert.Equal(CreateTaskResult.Created, await store.CreateTaskAsync(task, createConversation: true));
 
-            using var http = new HttpClient { BaseAddress = new Uri(api.BaseUrl) };
-            http.DefaultRequestHeaders.Add(InternalIdentity.HeaderName, new InternalIdentity(Key).Sign(new CallerIdentity("u1", false), TimeSpan.FromMinutes(5)));
+            using var http = new HttpClient { BaseAddress = new Uri(api.BaseUrl) }.SignedAs(new InternalIdentity(Key), "u1");
             using var reader = await http.OpenSseReaderAsync(task.Id);
             var first = reader.NextAsync();
 

@@ -1,3 +1,4 @@
+using Agents.Micro.TestSupport;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -50,9 +51,7 @@ public sealed class TaskApiFactory : WebApplicationFactory<Program>
     /// <summary>A client whose requests carry <paramref name="userId"/>'s identity, signed as the gateway signs it.</summary>
     public HttpClient ClientFor(string userId, bool admin = false)
     {
-        var client = CreateClient();
-        client.DefaultRequestHeaders.Add(InternalIdentity.HeaderName, _identity.Sign(new CallerIdentity(userId, admin), TimeSpan.FromMinutes(5)));
-        return client;
+        return CreateClient().SignedAs(_identity, userId, admin);
     }
 
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];

@@ -19,71 +19,42 @@ public sealed class EdgeFixture : IAsyncLifetime
     public const long MaxJsonBytes = 64 * 1024;
     public const long MaxUploadBytes = 256 * 1024;
 
-    private PgTestDatabase? _db;
-    private RabbitVhost? _vhost;
+    private ProcessDeployment _deployment = null!;
     private readonly string _files = Directory.CreateTempSubdirectory("agents-edge-files-").FullName;
-    private readonly List<ServiceProcess> _processes = [];
 
     public ServiceProcess Gateway { get; private set; } = null!;
     public ServiceProcess TaskApi { get; private set; } = null!;
     public ServiceProcess Files { get; private set; } = null!;
     public ServiceProcess Memory { get; private set; } = null!;
-    public string ConnectionString => _db!.ConnectionString;
+    public string ConnectionString => _deployment.ConnectionString;
     public string FilesRoot => _files;
-
-    private Dictionary<string, string> CommonEnv() => new()
-    {
-        ["Database__Provider"] = "postgres",
-        ["Database__ConnectionString"] = _db!.ConnectionString,
-        ["Messaging__Transport"] = "rabbitmq",
-        ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
-        ["Messaging__RabbitMq__VirtualHost"] = _vhost!.Name,
-        ["Auth__InternalKey"] = InternalKey,
-        ["FileStorage__Provider"] = "local",
-        ["FileStorage__LocalRoot"] = _files,
-        ["FileStorage__MaxUploadBytes"] = MaxUploadBytes.ToString(),
-        ["LocalModel__ChunkDelayMs"] = "5",
-        ["Worker__RecallTimeoutMs"] = "300",
-        ["Logging__LogLevel__Default"] = "Warning",
-    };
 
     public async ValueTask InitializeAsync()
     {
-        _db = await TestEnv.CreatePgDatabaseAsync();
-        _vhost = await RabbitVhost.CreateAsync("agents-edge");
+        _deployment = await ProcessDeployment.CreateAsync("agents-edge", InternalKey,
+        [
+            ("FileStorage:Provider", "local"),
+            ("FileStorage:LocalRoot", _files),
+            ("FileStorage:MaxUploadBytes", MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("Logging:LogLevel:Default", "Warning"),
+        ]);
         // One at a time: they create their tables in the same database at start-up.
-        TaskApi = await StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
-        Memory = await StartAsync("MemoryService", "Agents.Micro.MemoryService", CommonEnv());
-        Files = await StartAsync("FileService", "Agents.Micro.FileService", CommonEnv());
-        var worker = await StartAsync("AgentWorker", "Agents.Micro.AgentWorker", CommonEnv());
-        var gw = CommonEnv();
-        gw["ReverseProxy__Clusters__taskapi__Destinations__d1__Address"] = TaskApi.BaseUrl;
-        gw["ReverseProxy__Clusters__files__Destinations__d1__Address"] = Files.BaseUrl;
-        gw["ReverseProxy__Clusters__memory__Destinations__d1__Address"] = Memory.BaseUrl;
-        gw["RateLimit__PermitsPerSecond"] = "10000";
-        gw["RateLimit__Burst"] = "10000";
-        gw["Limits__MaxJsonBytes"] = MaxJsonBytes.ToString();
-        gw["Limits__MaxUploadBytes"] = MaxUploadBytes.ToString();
-        Gateway = await StartAsync("Gateway", "Agents.Micro.Gateway", gw);
+        TaskApi = await _deployment.StartAsync("TaskApi");
+        Memory = await _deployment.StartAsync("MemoryService");
+        Files = await _deployment.StartAsync("FileService");
+        var worker = await _deployment.StartAsync("AgentWorker");
+        Gateway = await _deployment.StartGatewayAsync(TaskApi, Files, Memory,
+        [
+            ("RateLimit:PermitsPerSecond", "10000"),
+            ("RateLimit:Burst", "10000"),
+            ("Limits:MaxJsonBytes", MaxJsonBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("Limits:MaxUploadBytes", MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ]);
         foreach (var p in new[] { TaskApi, Memory, Files, worker }) await p.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
     }
 
-    private async Task<ServiceProcess> StartAsync(string project, string assembly, Dictionary<string, string> env)
-    {
-        var p = await ServiceProcess.StartAsync(project, assembly, env);
-        _processes.Add(p);
-        return p;
-    }
-
     /// <summary>A client of the gateway with a token created in the token store, as an operator would issue it.</summary>
-    public async Task<HttpClient> ClientAsync(string user, bool admin = false)
-    {
-        var store = new TokenStore(new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = ConnectionString }));
-        var token = await store.CreateAsync(user, "edge-test", admin);
-        var c = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
-        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return c;
-    }
+    public Task<HttpClient> ClientAsync(string user, bool admin = false) => _deployment.ClientAsync(Gateway, user, admin, TimeSpan.FromSeconds(30));
 
     /// <summary>A client of the gateway without a token.</summary>
     public HttpClient AnonymousClient() => new() { BaseAddress = new Uri(Gateway.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
@@ -115,9 +86,7 @@ public sealed class EdgeFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var p in _processes) await p.DisposeAsync();
-        if (_vhost is not null) await _vhost.DisposeAsync();
-        if (_db is not null) await _db.DisposeAsync();
+        if (_deployment is not null) await _deployment.DisposeAsync();
         try { Directory.Delete(_files, true); } catch (IOException) { }
     }
 }

@@ -14,60 +14,35 @@ public sealed class StreamingFixture : IAsyncLifetime
 {
     public const string InternalKey = "streaming-test-internal-key-0123456789abcdef";
     public const int ChunkDelayMs = 40;
-    private PgTestDatabase? _db;
-    private RabbitVhost? _vhost;
+    private ProcessDeployment _deployment = null!;
     public ServiceProcess Gateway { get; private set; } = null!;
     public ServiceProcess TaskApi { get; private set; } = null!;
     public ServiceProcess Worker { get; private set; } = null!;
-    public string ConnectionString => _db!.ConnectionString;
-
-    private Dictionary<string, string> CommonEnv() => new()
-    {
-        ["Database__Provider"] = "postgres",
-        ["Database__ConnectionString"] = _db!.ConnectionString,
-        ["Messaging__Transport"] = "rabbitmq",
-        ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
-        ["Messaging__RabbitMq__VirtualHost"] = _vhost!.Name,
-        ["Auth__InternalKey"] = InternalKey,
-        ["LocalModel__ChunkDelayMs"] = ChunkDelayMs.ToString(),
-        ["Worker__RecallTimeoutMs"] = "300",
-        ["Streaming__RecheckSeconds"] = "60",
-        ["Streaming__KeepAliveSeconds"] = "1",
-    };
+    public string ConnectionString => _deployment.ConnectionString;
 
     public async ValueTask InitializeAsync()
     {
-        _db = await TestEnv.CreatePgDatabaseAsync();
-        _vhost = await RabbitVhost.CreateAsync("agents-stream");
-        TaskApi = await ServiceProcess.StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
-        Worker = await ServiceProcess.StartAsync("AgentWorker", "Agents.Micro.AgentWorker", CommonEnv());
-        var gw = CommonEnv();
-        gw["ReverseProxy__Clusters__taskapi__Destinations__d1__Address"] = TaskApi.BaseUrl;
-        Gateway = await ServiceProcess.StartAsync("Gateway", "Agents.Micro.Gateway", gw);
+        _deployment = await ProcessDeployment.CreateAsync("agents-stream", InternalKey,
+        [
+            ("LocalModel:ChunkDelayMs", ChunkDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("Streaming:RecheckSeconds", "60"),
+            ("Streaming:KeepAliveSeconds", "1"),
+        ]);
+        TaskApi = await _deployment.StartAsync("TaskApi");
+        Worker = await _deployment.StartAsync("AgentWorker");
+        Gateway = await _deployment.StartGatewayAsync(TaskApi);
         await TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
         await Worker.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
     }
 
     /// <summary>A token created in the token store, as an operator would issue it.</summary>
-    public async Task<string> TokenAsync(string user)
-    {
-        var store = new TokenStore(new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = ConnectionString }));
-        return await store.CreateAsync(user, "streaming-test", false);
-    }
+    public Task<string> TokenAsync(string user) => _deployment.TokenAsync(user);
 
     /// <summary>A client of the gateway authenticated as <paramref name="user"/>.</summary>
-    public async Task<HttpClient> ClientAsync(string user)
-    {
-        var c = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl), Timeout = TimeSpan.FromSeconds(120) };
-        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync(user));
-        return c;
-    }
-
+    public Task<HttpClient> ClientAsync(string user) => _deployment.ClientAsync(Gateway, user, timeout: TimeSpan.FromSeconds(120));
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var p in new[] { Gateway, Worker, TaskApi }.Where(p => p is not null)) await p.DisposeAsync();
-        if (_vhost is not null) await _vhost.DisposeAsync();
-        if (_db is not null) await _db.DisposeAsync();
+        if (_deployment is not null) await _deployment.DisposeAsync();
     }
 }

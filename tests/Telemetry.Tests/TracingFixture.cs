@@ -17,8 +17,7 @@ public sealed class TracingFixture : IAsyncLifetime
 {
     public const string InternalKey = "telemetry-test-internal-key-0123456789abcdef";
     public const string Environment = "otel-test";
-    private PgTestDatabase? _db;
-    private RabbitVhost? _vhost;
+    private ProcessDeployment _deployment = null!;
     private readonly string _bucket = "agents-otel-" + Guid.NewGuid().ToString("N")[..12];
     public OtlpReceiver Receiver { get; private set; } = null!;
     public List<ServiceProcess> Workers { get; } = [];
@@ -29,53 +28,37 @@ public sealed class TracingFixture : IAsyncLifetime
     private static string S3AccessKey => System.Environment.GetEnvironmentVariable("AGENTS_TEST_S3_ACCESS_KEY") ?? "minioadmin";
     private static string S3SecretKey => System.Environment.GetEnvironmentVariable("AGENTS_TEST_S3_SECRET_KEY") ?? "minioadmin";
 
-    private Dictionary<string, string> CommonEnv() => new()
-    {
-        ["Database__Provider"] = "postgres",
-        ["Database__ConnectionString"] = _db!.ConnectionString,
-        ["Messaging__Transport"] = "rabbitmq",
-        ["Messaging__RabbitMq__Host"] = TestEnv.RabbitHost,
-        ["Messaging__RabbitMq__VirtualHost"] = _vhost!.Name,
-        ["Auth__InternalKey"] = InternalKey,
-        ["LocalModel__ChunkDelayMs"] = "5",
-        ["Worker__RecallTimeoutMs"] = "300",
-        // Standard OpenTelemetry variables only: no service name given, so each service names itself.
-        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Receiver.Endpoint,
-        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-        ["OTEL_EXPORTER_OTLP_HEADERS"] = "x-otlp-test=from-env",
-        ["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=" + Environment,
-        ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
-        ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
-        ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
-    };
-
     public async ValueTask InitializeAsync()
     {
         Receiver = await OtlpReceiver.StartAsync();
-        _db = await TestEnv.CreatePgDatabaseAsync();
-        _vhost = await RabbitVhost.CreateAsync("agents-otel");
         try { using var s3 = S3(); await s3.ListBucketsAsync(); }
         catch (Exception ex) { throw new InvalidOperationException($"S3 server at {S3Url} is unreachable — scripts/test-infra.sh up: {ex.Message}", ex); }
+        // Standard OpenTelemetry variables only: no service name given, so each service names itself.
+        _deployment = await ProcessDeployment.CreateAsync("agents-otel", InternalKey,
+        [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", Receiver.Endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-otlp-test=from-env"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=" + Environment),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "200"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "500"),
+        ]);
 
-        TaskApi = await ServiceProcess.StartAsync("TaskApi", "Agents.Micro.TaskApi", CommonEnv());
-        var worker = CommonEnv();
-        worker["Logging__Format"] = "json"; // the production log format: the trace test reads a line of it
-        worker["FileStorage__Provider"] = "s3";
-        worker["FileStorage__S3__ServiceUrl"] = S3Url;
-        worker["FileStorage__S3__AccessKey"] = S3AccessKey;
-        worker["FileStorage__S3__SecretKey"] = S3SecretKey;
-        worker["FileStorage__S3__Bucket"] = _bucket;
-        // A real MCP server (npm's server-everything over stdio), for the MCP call's span.
-        foreach (var (k, v) in McpTestServers.Stdio("everything", McpTestServers.Everything, "stdio")) worker[k.Replace(":", "__", StringComparison.Ordinal)] = v;
-        for (var i = 0; i < 2; i++)
-        {
-            var w = await ServiceProcess.StartAsync("AgentWorker", "Agents.Micro.AgentWorker", worker);
-            Workers.Add(w);
-            await w.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
-        }
-        var gw = CommonEnv();
-        gw["ReverseProxy__Clusters__taskapi__Destinations__d1__Address"] = TaskApi.BaseUrl;
-        Gateway = await ServiceProcess.StartAsync("Gateway", "Agents.Micro.Gateway", gw);
+        TaskApi = await _deployment.StartAsync("TaskApi");
+        (string, string)[] worker =
+        [
+            ("Logging:Format", "json"), // the production log format: the trace test reads a line of it
+            ("FileStorage:Provider", "s3"),
+            ("FileStorage:S3:ServiceUrl", S3Url),
+            ("FileStorage:S3:AccessKey", S3AccessKey),
+            ("FileStorage:S3:SecretKey", S3SecretKey),
+            ("FileStorage:S3:Bucket", _bucket),
+            // A real MCP server (npm's server-everything over stdio), for the MCP call's span.
+            .. McpTestServers.Stdio("everything", McpTestServers.Everything, "stdio"),
+        ];
+        for (var i = 0; i < 2; i++) Workers.Add(await _deployment.StartAsync("AgentWorker", worker, ready: true));
+        Gateway = await _deployment.StartGatewayAsync(TaskApi);
         await TaskApi.WaitHealthyAsync("/health/ready", TimeSpan.FromSeconds(30));
     }
 
@@ -85,14 +68,7 @@ public sealed class TracingFixture : IAsyncLifetime
             || l.Contains("exception", StringComparison.OrdinalIgnoreCase)).Select(l => p.Name + ": " + l)).TakeLast(60));
 
     /// <summary>A client of the gateway with a token from the token store, as an operator issues it.</summary>
-    public async Task<HttpClient> GatewayClientAsync(string user)
-    {
-        var store = new TokenStore(new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = _db!.ConnectionString }));
-        var token = await store.CreateAsync(user, "otel", false);
-        var c = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
-        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return c;
-    }
+    public Task<HttpClient> GatewayClientAsync(string user) => _deployment.ClientAsync(Gateway, user, timeout: TimeSpan.FromSeconds(100));
 
     private static AmazonS3Client S3() => new(new BasicAWSCredentials(S3AccessKey, S3SecretKey), new AmazonS3Config
     {
@@ -108,9 +84,7 @@ public sealed class TracingFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var p in Workers.Append(Gateway).Append(TaskApi).Where(p => p is not null)) await p.DisposeAsync();
-        if (_vhost is not null) await _vhost.DisposeAsync();
-        if (_db is not null) await _db.DisposeAsync();
+        if (_deployment is not null) await _deployment.DisposeAsync();
         try
         {
             using var s3 = S3();

@@ -1,3 +1,4 @@
+using Agents.Micro.TestSupport;
 using System.Text.Json;
 using Agents.Micro.AgentWorker.Models;
 using Agents.Micro.AgentWorker.Options;
@@ -35,8 +36,7 @@ public sealed class OpenAiAgentLoopTests : IAsyncLifetime
     {
         await _stub.DisposeAsync();
         await _db.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        foreach (var f in new[] { _dbPath, _dbPath + "-wal", _dbPath + "-shm" }) File.Delete(f);
+        TestEnv.DeleteSqlite(_dbPath);
     }
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -1,3 +1,4 @@
+using Agents.Micro.TestSupport;
 using System.Reflection;
 using Agents.Micro.Contracts;
 using Agents.Micro.Storage.Tasks;
@@ -48,8 +49,7 @@ public sealed class RetryTests
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            try { Directory.Delete(dir, true); } catch (IOException) { }
+            TestEnv.DeleteSqlite(dir);
         }
     }
 

@@ -51,9 +51,7 @@ public sealed class ConsoleHost : IAsyncLifetime
             ["Mcp__Servers__everything__Arguments__1"] = "stdio",
             ["Mcp__Servers__down__Url"] = $"http://127.0.0.1:{TestEnv.FreePort()}/mcp",
         });
-        var tokenFile = Path.Combine(_dataDir, "dev-token");
-        for (var i = 0; i < 100 && !File.Exists(tokenFile); i++) await Task.Delay(100);
-        Token = (await File.ReadAllTextAsync(tokenFile)).Trim();
+        Token = await TestEnv.DevTokenAsync(_dataDir);
         Api = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
         Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
 

@@ -1,3 +1,4 @@
+using Agents.Micro.TestSupport;
 using System.Net;
 using System.Net.Http.Headers;
 using Agents.Micro.ServiceDefaults;
@@ -89,7 +90,6 @@ public sealed class EmbeddedEdgeTests : IAsyncLifetime
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        TestEnv.DeleteSqlite(_dir);
     }
 }

@@ -1,3 +1,4 @@
+using Agents.Micro.TestSupport;
 using System.Net.Http.Headers;
 using Agents.Micro.Gateway.Tokens;
 using Agents.Micro.ServiceDefaults.Security;
@@ -107,7 +108,6 @@ public sealed class GatewayFixture : IAsyncLifetime
         foreach (var f in _extra) await f.DisposeAsync();
         await TaskApi.DisposeAsync();
         await Files.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        TestEnv.DeleteSqlite(_dir);
     }
 }

@@ -1,3 +1,4 @@
+using Agents.Micro.TestSupport;
 using Microsoft.Extensions.Configuration;
 using System.Net;
 using Agents.Micro.ServiceDefaults.Security;
@@ -42,8 +43,7 @@ public sealed class TokenCliTests(GatewayFixture fx)
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, true);
+            TestEnv.DeleteSqlite(dir);
         }
     }
 

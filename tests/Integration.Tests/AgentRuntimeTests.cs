@@ -52,18 +52,18 @@ public sealed class AgentRuntimeTests(EmbeddedApp app) : IClassFixture<EmbeddedA
     }
 
     [Fact]
-    public async Task Cancel_DuringASlowStream_EndsWithTaskCancelledWithinASecond_AndNothingFollows()
+    public async Task Cancel_DuringASlowStream_StopsTheAnswerPartWay_EndsWithTaskCancelled_AndNothingFollows()
     {
         var c = await app.ClientForAsync("cancel-user");
         var (taskId, _) = await SendAsync(c, new { message = "count to 5000" });
         await TaskPolling.PollAsync(c, taskId, t => t.Types.Count(x => x == "text_chunk") >= 5);
 
-        var sw = Stopwatch.StartNew();
         var cancel = await c.PostJsonAsync($"/api/v1/tasks/{taskId}/cancel", new { }, 200);
         Assert.True(cancel.GetProperty("success").GetBoolean());
-        var ended = await TaskPolling.PollAsync(c, taskId, timeout: TimeSpan.FromSeconds(5));
-        sw.Stop();
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1), $"cancel took {sw.Elapsed}");
+        // The whole answer streams for ~25 s; the cancel ends it part-way (how fast is a benchmark figure: bench "cancel").
+        var ended = await TaskPolling.PollAsync(c, taskId, timeout: TimeSpan.FromSeconds(10));
+        Assert.InRange(ended.Types.Count(x => x == "text_chunk"), 5, 4999);
+        Assert.DoesNotContain(" 5000", ended.Text());
         Assert.Equal("task_cancelled", ended.Types.Last());
         Assert.Equal("cancelled", ended.Status);
 

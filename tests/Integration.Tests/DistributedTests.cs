@@ -14,7 +14,8 @@ public sealed partial class DistributedTests(DistributedFixture fx) : IClassFixt
         var conv = await c.PostJsonAsync("/api/v1/conversations", new { }, 200);
         var convId = conv.GetProperty("conversation_id").GetString();
 
-        // Several conversations at once so both workers get work.
+        // Several conversations at once so both workers get work: each worker logs "started on" for each run it takes.
+        var runsBefore = fx.Workers.Select(w => Runs(w)).ToList();
         var sent = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
             c.PostJsonAsync("/api/v1/messages", i == 0 ? new { message = "hello number 0", conversation_id = convId } : (object)new { message = $"hello number {i}" }, 202)));
         Assert.Equal(convId, sent[0].GetProperty("conversation_id").GetString());
@@ -38,7 +39,11 @@ public sealed partial class DistributedTests(DistributedFixture fx) : IClassFixt
         Assert.Equal(data.GetProperty("events").GetArrayLength() + 3, data.GetProperty("next_offset").GetInt64());
 
         Assert.All(fx.Workers, w => Assert.False(w.HasExited));
+        // Both workers ran some of them: the competing consumers shared the work.
+        Assert.All(fx.Workers.Select((w, i) => Runs(w) - runsBefore[i]), ran => Assert.True(ran > 0, "a worker ran none of the 8 tasks"));
     }
+
+    private static int Runs(ServiceProcess worker) => worker.Output.Split(" started on ").Length - 1;
 
     [Fact]
     public async Task Cancel_ThroughTheGateway_StopsALongRunOnWhicheverWorkerHoldsIt()

@@ -14,14 +14,11 @@ public sealed class EmbeddedProcessTests
         {
             await using var host = await ServiceProcess.StartAsync("Standalone", "Agents.Micro.Standalone",
                 new Dictionary<string, string> { ["AGENTS_DATA_DIR"] = dir, ["LocalModel__ChunkDelayMs"] = "1" });
-            var tokenFile = Path.Combine(dir, "dev-token");
-            // The token is written by a hosted service that may finish just after the server answers /health/live.
-            for (var i = 0; i < 100 && !File.Exists(tokenFile); i++) await Task.Delay(100);
-            Assert.True(File.Exists(tokenFile), host.Output);
+            var token = await TestEnv.DevTokenAsync(dir);
             Assert.Contains("dev-token", host.Output);
 
             using var c = new HttpClient { BaseAddress = new Uri(host.BaseUrl) };
-            c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile)).Trim());
+            c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
             var conv = await c.PostJsonAsync("/api/v1/conversations", new { }, 200);
             var sent = await c.PostJsonAsync("/api/v1/messages", new { message = "hello from the quickstart", conversation_id = conv.GetProperty("conversation_id").GetString() }, 202);
             var t = await TaskPolling.PollAsync(c, sent.GetProperty("task_id").GetString()!);
@@ -90,10 +87,9 @@ public sealed class EmbeddedHygieneTests
                 new Dictionary<string, string> { ["AGENTS_DATA_DIR"] = dir, ["LocalModel__ChunkDelayMs"] = "1" },
                 launcher: [strace, "-f", "-qq", "-e", "trace=connect,bind", "-o", trace]))
             {
-                var tokenFile = Path.Combine(dir, "dev-token");
-                for (var i = 0; i < 100 && !File.Exists(tokenFile); i++) await Task.Delay(100);
+                var token = await TestEnv.DevTokenAsync(dir);
                 using var c = new HttpClient { BaseAddress = new Uri(host.BaseUrl) };
-                c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile)).Trim());
+                c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
                 var sent = await c.PostJsonAsync("/api/v1/messages", new { message = "hello" }, 202);
                 Assert.Equal("completed", (await TaskPolling.PollAsync(c, sent.GetProperty("task_id").GetString()!)).Status);
                 using var form = new MultipartFormDataContent { { new ByteArrayContent("secret"u8.ToArray()), "file", "notes.txt" } };

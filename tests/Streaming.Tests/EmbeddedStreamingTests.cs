@@ -26,9 +26,7 @@ public sealed class EmbeddedStreamingTests
                 ["LocalModel__ChunkDelayMs"] = "40",
                 ["Streaming__RecheckSeconds"] = "60",
             });
-            var tokenFile = Path.Combine(dir, "dev-token");
-            for (var i = 0; i < 100 && !File.Exists(tokenFile); i++) await Task.Delay(100);
-            var token = (await File.ReadAllTextAsync(tokenFile)).Trim();
+            var token = await TestEnv.DevTokenAsync(dir);
             using var http = new HttpClient { BaseAddress = new Uri(host.BaseUrl) };
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
 

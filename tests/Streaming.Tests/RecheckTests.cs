@@ -62,8 +62,7 @@ public sealed class RecheckTests
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            try { Directory.Delete(dir, true); } catch (IOException) { }
+            TestEnv.DeleteSqlite(dir);
         }
     }
 }

@@ -59,11 +59,7 @@ public sealed class TaskApiFactory : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        foreach (var f in new[] { _dbPath, _dbPath + "-wal", _dbPath + "-shm" })
-        {
-            try { File.Delete(f); } catch (IOException) { } // best effort: it is a temp file
-        }
+        TestEnv.DeleteSqlite(_dbPath);
     }
 }
 

@@ -24,8 +24,7 @@ public sealed class TraceParentStorageTests
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            File.Delete(file);
+            TestEnv.DeleteSqlite(file);
         }
     }
 

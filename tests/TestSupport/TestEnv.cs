@@ -42,6 +42,38 @@ public static class TestEnv
     /// <summary>Debug or Release: whatever this test assembly was built as.</summary>
     public static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
 
+    /// <summary>
+    /// Removes a test's SQLite data: closes the pooled connections that hold it open, then deletes the database file
+    /// with its <c>-wal</c> and <c>-shm</c> files, or a whole folder. Best effort: it is temporary data.
+    /// </summary>
+    public static void DeleteSqlite(string path)
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+            else foreach (var f in new[] { path, path + "-wal", path + "-shm" }) File.Delete(f);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// The embedded host's development token from its data folder. A hosted service writes it, possibly just after the
+    /// server answers <c>/health/live</c>, so this waits for the file (up to <paramref name="timeout"/>, 10 s by default).
+    /// </summary>
+    public static async Task<string> DevTokenAsync(string dataDir, TimeSpan? timeout = null)
+    {
+        var file = Path.Combine(dataDir, "dev-token");
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!File.Exists(file) || new FileInfo(file).Length == 0)
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException($"{file} was not written within {timeout ?? TimeSpan.FromSeconds(10)}");
+            await Task.Delay(50);
+        }
+        return (await File.ReadAllTextAsync(file)).Trim();
+    }
+
     public static int FreePort()
     {
         var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

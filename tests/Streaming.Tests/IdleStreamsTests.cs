@@ -69,8 +69,10 @@ public sealed class IdleStreamsTests(ITestOutputHelper output)
         output.WriteLine($"keep-alive comments received: {keepAlives}");
 
         Assert.False(api.HasExited, api.Output);
-        // Per-client polling would be at least one query per client per window; the shared re-check is one per tick.
-        Assert.True(queries1000 <= queries100 + 3, $"{queries100} queries with {Tasks} clients, {queries1000} with 1000");
+        // Per-client polling would be at least one query per client per window (900 more here); the shared re-check is
+        // one per tick whatever the clients. A few transactions of slack: a pooled connection's statistics can reach
+        // the counter a window late (one CI run counted 10 and 14).
+        Assert.True(queries1000 <= queries100 + 8, $"{queries100} queries with {Tasks} clients, {queries1000} with 1000");
         // One re-check every 2 s (two transactions each: Npgsql's pool reset, then the query) over 21 s: about 22.
         Assert.True(queries1000 <= 30, $"{queries1000} queries while 1000 clients were idle for {IdleWindow + StatsLag}");
         // Every stream stayed open and got its keep-alives (3 s apart) throughout.

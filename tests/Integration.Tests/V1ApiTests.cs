@@ -84,6 +84,7 @@ public sealed partial class V1ApiTests(EmbeddedApp app) : IClassFixture<Embedded
         { "message not a string", """{"message":42}""", HttpStatusCode.BadRequest },
         { "images not an array", """{"message":"hi","images":"a.png"}""", HttpStatusCode.BadRequest },
         { "images of numbers", """{"images":[1,2]}""", HttpStatusCode.BadRequest },
+        { "images with a null", """{"message":"hi","images":[null]}""", HttpStatusCode.BadRequest },
         { "thinking_mode not a bool", """{"message":"hi","thinking_mode":"yes"}""", HttpStatusCode.BadRequest },
         { "max_iterations not an int", """{"message":"hi","max_iterations":2.5}""", HttpStatusCode.BadRequest },
         { "max_iterations out of range", """{"message":"hi","max_iterations":0}""", HttpStatusCode.BadRequest },

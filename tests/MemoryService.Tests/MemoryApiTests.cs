@@ -178,6 +178,7 @@ public sealed class MemoryApiTests(MemoryServiceFactory factory) : IClassFixture
     [InlineData("""{"content":""}""", "'content' must not be empty")]
     [InlineData("""{"content":"x","tags":"a"}""", "'tags' must be an array of strings")]
     [InlineData("""{"content":"x","tags":[1]}""", "'tags' must be an array of strings")]
+    [InlineData("""{"content":"x","tags":[null]}""", "'tags' must be an array of strings")]
     [InlineData("""{"content":"x","tags":[""]}""", "empty")]
     [InlineData("""{"content":"x","color":"red"}""", "unknown field 'color'")]
     [InlineData("""{"tags":["a"]}""", "'content' is required")]

@@ -693,6 +693,12 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         string[] Props(string schema) => ApiResponse.Fields(schemas.GetProperty(schema).GetProperty("properties"));
         Assert.Equal(["max_iterations", "model_key", "query", "run_mode", "session_id", "system_message", "task_id", "thinking_mode", "user_id"], Props(nameof(AgentRequest)));
         Assert.Equal(["args", "response_type", "session_id", "task_id", "user_id"], Props(nameof(InterruptResponse)));
+        // The request records' limits come from the same annotations the server enforces; required members are not nullable.
+        var invokeSchema = schemas.GetProperty(nameof(AgentRequest));
+        Assert.Contains("user_id", invokeSchema.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("string", invokeSchema.GetProperty("properties").GetProperty("query").GetProperty("type").GetString());
+        Assert.Equal(100_000, invokeSchema.GetProperty("properties").GetProperty("query").GetProperty("maxLength").GetInt32());
+        Assert.Equal(50, invokeSchema.GetProperty("properties").GetProperty("max_iterations").GetProperty("maximum").GetInt32());
         Assert.Equal(StatusFields, Props(nameof(SessionStatusResponse)));
         Assert.Equal(AgentResponseFields, Props(nameof(AgentResponse)));
         Assert.Equal(["active_users", "sessions_count"], Props(nameof(SystemInfoResponse)));

@@ -51,6 +51,11 @@ public static class StrictJson
         foreach (var p in body.EnumerateObject())
             if (!allowed.Contains(p.Name, StringComparer.Ordinal))
                 return (null, Errors.ApiError.BadRequest($"unknown field '{Truncate(p.Name)}' (allowed: {string.Join(", ", allowed)})"));
+        // The serializer puts a JSON null into a list of strings without complaint: a list's items are checked here.
+        foreach (var property in info.Properties.Where(p => p.PropertyType != typeof(string) && p.PropertyType.IsAssignableTo(typeof(IEnumerable<string>))))
+            if (body.TryGetProperty(property.Name, out var list) && list.ValueKind == JsonValueKind.Array
+                && list.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String))
+                return (null, Errors.ApiError.BadRequest($"'{property.Name}' must be an array of strings"));
         T value;
         try
         {

@@ -24,13 +24,20 @@ public static class ServiceOpenApi
         });
         // The web JSON defaults also *read* numbers from strings, which the generator documents as "number or string".
         // Bodies are read by StrictJson, which refuses that, and numbers are always written as numbers: document them so.
-        o.AddSchemaTransformer((schema, _, _) =>
+        o.AddSchemaTransformer((schema, context, _) =>
         {
             if (schema.Type is { } t && (t & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 && (t & JsonSchemaType.String) != 0)
             {
                 schema.Type = t & ~JsonSchemaType.String;
                 schema.Pattern = null;
             }
+            // Request records declare their [Required] members nullable (so a JSON null reads as absent and is refused
+            // as "is required"); the document must not offer null for them.
+            if (schema.Properties is { } properties)
+                foreach (var p in context.JsonTypeInfo.Properties)
+                    if (p.AttributeProvider?.IsDefined(typeof(System.ComponentModel.DataAnnotations.RequiredAttribute), true) == true
+                        && properties.TryGetValue(p.Name, out var m) && m is OpenApiSchema member && member.Type is { } mt && (mt & JsonSchemaType.Null) != 0)
+                        member.Type = mt & ~JsonSchemaType.Null;
             return Task.CompletedTask;
         });
         return o;

@@ -181,6 +181,7 @@ public sealed class MemoryApiTests(MemoryServiceFactory factory) : IClassFixture
     [InlineData("""{"content":"x","tags":[null]}""", "'tags' must be an array of strings")]
     [InlineData("""{"content":"x","tags":[""]}""", "empty")]
     [InlineData("""{"content":"x","color":"red"}""", "unknown field 'color'")]
+    [InlineData("""{"content":"x","content":"y"}""", "duplicate field 'content'")]
     [InlineData("""{"tags":["a"]}""", "'content' is required")]
     public async Task CreateMemory_InvalidBody_Returns400(string body, string error)
     {

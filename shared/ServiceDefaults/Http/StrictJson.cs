@@ -142,6 +142,10 @@ public static class StrictJson
             if (BadText(doc.RootElement) is { } badText) return (null, 400, badText);
             return (doc.RootElement.Clone(), 200, null);
         }
+        catch (JsonException ex) when (DuplicateName(ex.Message) is { } name)
+        {
+            return (null, 400, $"duplicate field '{Truncate(name)}': each field may appear once");
+        }
         catch (JsonException ex)
         {
             var at = ex.LineNumber is { } line && ex.BytePositionInLine is { } pos ? $" at line {line + 1}, byte {pos + 1}" : "";
@@ -151,6 +155,17 @@ public static class StrictJson
         {
             return (null, 400, "malformed JSON: " + Short(ex.Message));
         }
+    }
+
+    /// <summary>The field a duplicate-property error names (the parser gives neither a line nor a byte for it).</summary>
+    private static string? DuplicateName(string message)
+    {
+        const string marker = "Duplicate property '";
+        var at = message.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0) return null;
+        var start = at + marker.Length;
+        var end = message.IndexOf('\'', start);
+        return end > start ? message[start..end] : null;
     }
 
     private static string? BadText(JsonElement e)

@@ -51,8 +51,8 @@ public sealed class EventNotifier
                 var newest = batch.GroupBy(n => n.TaskId).Select(g => g.MaxBy(n => n.NextIdx)! with { Terminal = g.Any(n => n.Terminal) }).ToList();
                 // Bounded: a broker that is away delays the notices (they merge meanwhile), it never piles up sends.
                 using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                if (newest.Count == 1) await _bus.Publish(newest[0], bounded.Token);
-                else await _bus.Publish(new TaskEventsAppendedBatch(newest), bounded.Token);
+                var publish = newest.Count == 1 ? _bus.Publish(newest[0], bounded.Token) : _bus.Publish(new TaskEventsAppendedBatch(newest), bounded.Token);
+                await publish.WaitAsync(bounded.Token);
             }
             catch (Exception ex)
             {

@@ -75,11 +75,13 @@ public sealed class RunStateLoader(ITaskStore store, IRequestClient<RecallMemori
         try
         {
             // MassTransit's RequestTimeout bounds the wait for the answer; a send that waits for the broker to come back
-            // (a restart, a partition) is bounded here too, so a task never hangs on its recall.
+            // (a restart, a partition) is bounded here too, so a task never hangs on its recall. WaitAsync: a send
+            // blocked on a reconnecting broker does not always observe its token (a compose outage test once saw a run
+            // wait past its lease-renewed life), so the run stops waiting whatever the send does.
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
             bounded.CancelAfter(TimeSpan.FromMilliseconds(2L * options.Value.RecallTimeoutMs + 1000));
             var r = await recall.GetResponse<MemoriesRecalled>(new RecallMemories(task.UserId, task.Query, limit), bounded.Token,
-                RequestTimeout.After(ms: options.Value.RecallTimeoutMs));
+                RequestTimeout.After(ms: options.Value.RecallTimeoutMs)).WaitAsync(bounded.Token);
             return r.Message.Items.Select(i => i.Content).ToList();
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)

@@ -15,7 +15,8 @@ public sealed class RememberTool(IRequestClient<SaveMemory> client) : IAgentTool
     {
         var content = ToolArgs.String(args, "content").Trim();
         if (content.Length == 0) throw new ToolException("content must not be empty");
-        var r = await client.GetResponse<MemorySaved>(new SaveMemory(context.UserId, content), ct, RequestTimeout.After(s: 10));
+        // WaitAsync: the tool's time limit holds even when a send waits on a reconnecting broker without watching ct.
+        var r = await client.GetResponse<MemorySaved>(new SaveMemory(context.UserId, content), ct, RequestTimeout.After(s: 10)).WaitAsync(ct);
         return new ToolResult(true, r.Message.Duplicate ? $"already remembered (memory {r.Message.MemoryId})" : $"saved as memory {r.Message.MemoryId}");
     }
 }
@@ -30,7 +31,7 @@ public sealed class RecallTool(IRequestClient<RecallMemories> client) : IAgentTo
     {
         var query = ToolArgs.String(args, "query");
         var limit = ToolArgs.Int(args, "limit", 5, 1, 20);
-        var r = await client.GetResponse<MemoriesRecalled>(new RecallMemories(context.UserId, query, limit), ct, RequestTimeout.After(s: 10));
+        var r = await client.GetResponse<MemoriesRecalled>(new RecallMemories(context.UserId, query, limit), ct, RequestTimeout.After(s: 10)).WaitAsync(ct);
         return r.Message.Items.Count == 0
             ? new ToolResult(true, "nothing found")
             : new ToolResult(true, string.Join("; ", r.Message.Items.Select(i => i.Content)));

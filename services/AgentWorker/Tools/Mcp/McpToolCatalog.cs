@@ -30,8 +30,6 @@ public sealed class McpToolCatalog : IHostedService, IAsyncDisposable
             .ToDictionary(s => s.Key, s => new McpServerConnection(s.Key, s.Value, loggers), StringComparer.Ordinal);
     }
 
-    public bool Any => _servers.Count > 0;
-
     /// <summary>Every tool of every connected server (a server that is down offers none until it is back).</summary>
     public IEnumerable<McpToolEntry> Tools => _servers.Values.Where(s => s.DownReason is null).SelectMany(s => s.Tools);
 

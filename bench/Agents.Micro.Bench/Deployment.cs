@@ -1,3 +1,4 @@
+using Agents.Micro.Gateway.Tokens;
 using System.Data.Common;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.ServiceDefaults.Security;

@@ -1,3 +1,4 @@
+using Agents.Micro.Gateway.Tokens;
 using System.Diagnostics;
 using Agents.Micro.MemoryService.Options;
 using Agents.Micro.MemoryService.Storage;

@@ -1,17 +1,10 @@
 using Agents.Micro.AgentWorker.Consumers;
-using Agents.Micro.AgentWorker.Models;
-using Agents.Micro.AgentWorker.Options;
 using Agents.Micro.AgentWorker.Runtime;
-using Agents.Micro.AgentWorker.Tools;
 using Agents.Micro.AgentWorker.Tools.Mcp;
-using Agents.Micro.Contracts;
-using Agents.Micro.ServiceDefaults.Agents;
+using Agents.Micro.AgentWorker.Tools;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.Storage.Files;
-using Agents.Micro.Storage.Tasks;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
 
 namespace Agents.Micro.AgentWorker;

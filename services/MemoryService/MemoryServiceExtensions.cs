@@ -1,13 +1,9 @@
-using Microsoft.Extensions.Http.Resilience;
 using Agents.Micro.MemoryService.Consumers;
 using Agents.Micro.MemoryService.Endpoints;
-using Agents.Micro.MemoryService.Options;
 using Agents.Micro.MemoryService.Search;
-using Agents.Micro.MemoryService.Storage;
 using Agents.Micro.ServiceDefaults.Data;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Http.Resilience;
 
 namespace Agents.Micro.MemoryService;
 

@@ -1,6 +1,5 @@
-using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
-using Agents.Micro.ServiceDefaults.OpenApi;
+using System.ComponentModel;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 

@@ -1,8 +1,6 @@
 using Agents.Micro.MemoryService;
-using Agents.Micro.ServiceDefaults;
-using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.Messaging;
-using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.ServiceDefaults;
 
 var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8084);
 builder.AddServiceDefaults("memory-service");

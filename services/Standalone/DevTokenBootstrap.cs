@@ -1,3 +1,4 @@
+using Agents.Micro.Gateway.Tokens;
 using Agents.Micro.ServiceDefaults.Security;
 using Microsoft.Extensions.Options;
 

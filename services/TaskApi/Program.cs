@@ -1,7 +1,5 @@
-using Agents.Micro.ServiceDefaults;
-using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.Messaging;
-using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.ServiceDefaults;
 using Agents.Micro.TaskApi;
 
 var builder = ServiceDefaultsExtensions.CreateServiceBuilder(args, defaultPort: 8081);

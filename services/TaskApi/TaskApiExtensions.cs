@@ -1,12 +1,8 @@
-using Agents.Micro.ServiceDefaults.Agents;
-using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.Contracts;
 using Agents.Micro.Storage.Files;
-using Agents.Micro.Storage.Tasks;
 using Agents.Micro.TaskApi.Consumers;
 using Agents.Micro.TaskApi.Endpoints;
 using Agents.Micro.TaskApi.Streaming;
-using Agents.Micro.TaskApi.Tasks;
-using Agents.Micro.Contracts;
 using MassTransit;
 
 namespace Agents.Micro.TaskApi;

@@ -1,4 +1,3 @@
-using Agents.Micro.ServiceDefaults.OpenApi;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 

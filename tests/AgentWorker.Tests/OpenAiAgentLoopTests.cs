@@ -6,7 +6,7 @@ using Agents.Micro.AgentWorker.Runtime;
 using Agents.Micro.AgentWorker.Tests.Stub;
 using Agents.Micro.AgentWorker.Tools;
 using Agents.Micro.AgentWorker.Tools.Mcp;
-using Agents.Micro.ServiceDefaults.Agents;
+using Agents.Micro.Contracts;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.Storage.Tasks;
 using Microsoft.Data.Sqlite;

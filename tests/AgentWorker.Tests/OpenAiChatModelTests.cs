@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Agents.Micro.AgentWorker.Models;
 using Agents.Micro.AgentWorker.Tests.Stub;
-using Agents.Micro.ServiceDefaults.Agents;
+using Agents.Micro.Contracts;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Agents.Micro.AgentWorker.Tests;

@@ -1,3 +1,4 @@
+using Agents.Micro.Gateway.Tokens;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Diagnostics;

@@ -1,3 +1,4 @@
+using Agents.Micro.Gateway.Tokens;
 using Agents.Micro.TestSupport;
 using Microsoft.Extensions.Configuration;
 using System.Net;

@@ -1,3 +1,4 @@
+using Agents.Micro.Gateway.Tokens;
 using System.Net.Http.Headers;
 using Agents.Micro.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Hosting;

@@ -1,6 +1,5 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Security;
 
 namespace Agents.Micro.TestSupport;
 
@@ -79,9 +78,24 @@ public sealed class ProcessDeployment : IAsyncDisposable
         return StartAsync("Gateway", [.. routes, .. settings ?? []]);
     }
 
-    /// <summary>A bearer token created in the token store, as an operator issues one.</summary>
-    public Task<string> TokenAsync(string user, bool admin = false) =>
-        new TokenStore(new SqlDatabase(new DatabaseOptions { Provider = "postgres", ConnectionString = ConnectionString })).CreateAsync(user, "test", admin);
+    /// <summary>
+    /// A bearer token issued as an operator issues one: the gateway's <c>tokens create</c> command, run against this
+    /// deployment's database (start the gateway first: it creates the token table).
+    /// </summary>
+    public async Task<string> TokenAsync(string user, bool admin = false)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[ServiceProcess.DllPath("Gateway", "Agents.Micro.Gateway"), "tokens", "create", "--user", user, "--name", "test"])
+            psi.ArgumentList.Add(a);
+        if (admin) psi.ArgumentList.Add("--admin");
+        foreach (var (k, v) in _common) psi.Environment[k] = v;
+        using var cli = Process.Start(psi) ?? throw new InvalidOperationException("could not start the token command");
+        var stdout = cli.StandardOutput.ReadToEndAsync();
+        var stderr = cli.StandardError.ReadToEndAsync();
+        await cli.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        if (cli.ExitCode != 0) throw new InvalidOperationException($"tokens create exited {cli.ExitCode}: {await stderr}");
+        return (await stdout).Trim();
+    }
 
     /// <summary>A client of <paramref name="gateway"/> authenticated as <paramref name="user"/> with a fresh token.</summary>
     public async Task<HttpClient> ClientAsync(ServiceProcess gateway, string user, bool admin = false, TimeSpan? timeout = null)

@@ -42,6 +42,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
+    /// <summary>services/{project}'s built dll, which must exist.</summary>
+    public static string DllPath(string project, string assembly)
+    {
+        var dll = Path.Combine(TestEnv.RepoRoot, "services", project, "bin", TestEnv.Configuration, "net10.0", assembly + ".dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"{dll} not built — build the solution first", dll);
+    }
+
     /// <summary>
     /// Starts services/{project}'s built dll with <paramref name="env"/> and waits for <c>/health/live</c>. By default it
     /// runs in its own folder and is told where to listen with <c>Urls</c>; <paramref name="workingDirectory"/> and
@@ -51,8 +58,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public static async Task<ServiceProcess> StartAsync(string project, string assembly, IDictionary<string, string> env, TimeSpan? timeout = null,
         string? workingDirectory = null, string? portVariable = null, IReadOnlyList<string>? launcher = null)
     {
-        var dll = Path.Combine(TestEnv.RepoRoot, "services", project, "bin", TestEnv.Configuration, "net10.0", assembly + ".dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} not built — build the solution first", dll);
+        var dll = DllPath(project, assembly);
         // A port found free can be taken by someone else (an outgoing connection's ephemeral port, say) before the
         // service binds it: such a start is retried on another port, up to three times.
         for (var attempt = 1; ; attempt++)

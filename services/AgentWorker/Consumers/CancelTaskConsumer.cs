@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using Agents.Micro.AgentWorker.Runtime;
-using Agents.Micro.Contracts;
-using Agents.Micro.ServiceDefaults.Telemetry;
-using MassTransit;
 
 namespace Agents.Micro.AgentWorker.Consumers;
 

@@ -1,8 +1,3 @@
-using Agents.Micro.AgentWorker.Options;
-using Agents.Micro.Contracts;
-using MassTransit;
-using Microsoft.Extensions.Options;
-
 namespace Agents.Micro.AgentWorker.Consumers;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using Agents.Micro.AgentWorker.Runtime;
-using Agents.Micro.AgentWorker.Tools;
 using Agents.Micro.AgentWorker.Tools.Mcp;
-using Agents.Micro.Contracts;
-using MassTransit;
+using Agents.Micro.AgentWorker.Tools;
 
 namespace Agents.Micro.AgentWorker.Consumers;
 

@@ -1,6 +1,4 @@
 using Agents.Micro.AgentWorker.Runtime;
-using Agents.Micro.Contracts;
-using MassTransit;
 
 namespace Agents.Micro.AgentWorker.Consumers;
 

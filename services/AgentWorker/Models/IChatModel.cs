@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Agents.Micro.AgentWorker.Models;
 
 /// <summary>A tool offered to the model.</summary>

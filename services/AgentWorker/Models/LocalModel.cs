@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Agents.Micro.AgentWorker.Options;
+using System.Text;
 
 namespace Agents.Micro.AgentWorker.Models;
 

@@ -1,6 +1,3 @@
-using Agents.Micro.AgentWorker.Options;
-using Agents.Micro.ServiceDefaults.Agents;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.AgentWorker.Models;
 

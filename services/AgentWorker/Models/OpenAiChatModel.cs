@@ -1,14 +1,11 @@
-using System.ClientModel;
 using System.ClientModel.Primitives;
-using System.Diagnostics;
+using System.ClientModel;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using Agents.Micro.ServiceDefaults.Agents;
-using OpenAI;
 using OpenAI.Chat;
-using Polly;
+using OpenAI;
 using Polly.Retry;
+using Polly;
 
 namespace Agents.Micro.AgentWorker.Models;
 

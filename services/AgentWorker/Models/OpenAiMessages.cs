@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Agents.Micro.ServiceDefaults.Agents;
 using Agents.Micro.Storage.Files;
 using OpenAI.Chat;
 using SdkMessage = OpenAI.Chat.ChatMessage;

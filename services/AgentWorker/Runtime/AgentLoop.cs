@@ -1,9 +1,4 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Agents.Micro.AgentWorker.Models;
 using Agents.Micro.AgentWorker.Tools;
-using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Storage.Tasks;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Agents.Micro.ServiceDefaults.Telemetry;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Agents.Micro.AgentWorker.Models;
-using Agents.Micro.Storage.Tasks;
-
 namespace Agents.Micro.AgentWorker.Runtime;
 
 /// <summary>

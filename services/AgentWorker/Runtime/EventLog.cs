@@ -1,8 +1,4 @@
-using System.Diagnostics;
-using System.Text.Json;
 using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Storage.Tasks;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 

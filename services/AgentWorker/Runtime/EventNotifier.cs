@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using System.Threading.Channels;
-using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Contracts;
-using MassTransit;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 

@@ -1,11 +1,4 @@
-using System.Diagnostics;
 using System.Threading.Channels;
-using Agents.Micro.AgentWorker.Options;
-using Agents.Micro.Contracts;
-using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Storage.Tasks;
-using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 

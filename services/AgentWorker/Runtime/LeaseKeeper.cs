@@ -1,7 +1,4 @@
-using Agents.Micro.AgentWorker.Options;
 using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.Storage.Tasks;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 

@@ -1,5 +1,3 @@
-using Agents.Micro.Storage.Tasks;
-
 namespace Agents.Micro.AgentWorker.Runtime;
 
 /// <summary>

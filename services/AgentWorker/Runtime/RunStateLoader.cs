@@ -1,10 +1,3 @@
-using Agents.Micro.AgentWorker.Models;
-using Agents.Micro.AgentWorker.Options;
-using Agents.Micro.Contracts;
-using Agents.Micro.Storage.Tasks;
-using MassTransit;
-using Microsoft.Extensions.Options;
-
 namespace Agents.Micro.AgentWorker.Runtime;
 
 /// <summary>

@@ -1,14 +1,6 @@
 using System.Data.Common;
-using System.Diagnostics;
-using Agents.Micro.AgentWorker.Models;
-using Agents.Micro.AgentWorker.Options;
 using Agents.Micro.AgentWorker.Tools;
-using Agents.Micro.Contracts;
 using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Storage.Tasks;
-using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 

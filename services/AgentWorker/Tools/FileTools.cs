@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Agents.Micro.AgentWorker.Models;
 using Agents.Micro.Storage.Files;
 
 namespace Agents.Micro.AgentWorker.Tools;

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Agents.Micro.AgentWorker.Models;
-
 namespace Agents.Micro.AgentWorker.Tools;
 
 /// <summary>Who a tool acts for.</summary>

@@ -1,8 +1,3 @@
-using System.Text.Json;
-using Agents.Micro.AgentWorker.Models;
-using Agents.Micro.Contracts;
-using MassTransit;
-
 namespace Agents.Micro.AgentWorker.Tools;
 
 /// <summary><c>remember</c>: stores a long-term memory through MemoryService (never its tables directly).</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Agents.Micro.AgentWorker.Tools;
 
 /// <summary>Reads tool arguments with errors the model can act on.</summary>

@@ -1,10 +1,4 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Agents.Micro.AgentWorker.Models;
-using Agents.Micro.AgentWorker.Options;
 using Agents.Micro.AgentWorker.Tools.Mcp;
-using Agents.Micro.ServiceDefaults.Telemetry;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.AgentWorker.Tools;
 

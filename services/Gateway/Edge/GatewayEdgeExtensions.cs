@@ -1,3 +1,4 @@
+using Agents.Micro.Gateway.Tokens;
 using Agents.Micro.ServiceDefaults.Data;
 using Agents.Micro.Gateway.Edge;
 using Agents.Micro.ServiceDefaults.Errors;

@@ -1,8 +1,4 @@
 using Agents.Micro.Contracts;
-using Agents.Micro.MemoryService.Options;
-using Agents.Micro.MemoryService.Storage;
-using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.MemoryService.Consumers;
 

@@ -1,9 +1,4 @@
 using Agents.Micro.Contracts;
-using Agents.Micro.MemoryService.Options;
-using Agents.Micro.MemoryService.Storage;
-using Agents.Micro.MemoryService.Validation;
-using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.MemoryService.Consumers;
 

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using MassTransit;
 
 namespace Agents.Micro.MemoryService.Consumers;
 

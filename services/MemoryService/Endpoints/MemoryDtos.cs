@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Agents.Micro.MemoryService.Storage;
 
 namespace Agents.Micro.MemoryService.Endpoints;
 

@@ -1,13 +1,6 @@
-using Agents.Micro.ServiceDefaults.OpenApi;
 using System.Globalization;
-using Agents.Micro.MemoryService.Options;
-using Agents.Micro.MemoryService.Storage;
-using Agents.Micro.MemoryService.Validation;
-using Agents.Micro.ServiceDefaults.Errors;
 using Agents.Micro.ServiceDefaults.Http;
-using Agents.Micro.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Agents.Micro.MemoryService.Endpoints;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Agents.Micro.MemoryService.Options;
 using Dapper;
 
 namespace Agents.Micro.MemoryService.Search;

@@ -1,9 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Agents.Micro.MemoryService.Options;
-using Microsoft.Extensions.Options;
+using System.Text.Json;
 
 namespace Agents.Micro.MemoryService.Search;
 

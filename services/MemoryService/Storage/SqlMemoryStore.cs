@@ -1,12 +1,10 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
-using Agents.Micro.MemoryService.Options;
+using System.Text;
 using Agents.Micro.MemoryService.Search;
 using Agents.Micro.ServiceDefaults.Data;
 using Dapper;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Agents.Micro.MemoryService.Storage;

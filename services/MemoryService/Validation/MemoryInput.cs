@@ -1,5 +1,3 @@
-using Agents.Micro.MemoryService.Options;
-
 namespace Agents.Micro.MemoryService.Validation;
 
 /// <summary>The rules every way in (HTTP or bus) applies to a memory before it is stored.</summary>

@@ -1,15 +1,4 @@
 using Microsoft.OpenApi;
-using Agents.Micro.ServiceDefaults.OpenApi;
-using System.Text.Json;
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Http;
-using Agents.Micro.ServiceDefaults.Security;
-using Agents.Micro.Storage.Tasks;
-using Agents.Micro.TaskApi.Tasks;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 

@@ -1,15 +1,3 @@
-using Agents.Micro.ServiceDefaults.OpenApi;
-using System.Text.Json;
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Http;
-using Agents.Micro.ServiceDefaults.Security;
-using Agents.Micro.Storage.Tasks;
-using Agents.Micro.TaskApi.Tasks;
-using Agents.Micro.TaskApi.Telemetry;
-using Microsoft.AspNetCore.Http.HttpResults;
-using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
-
 namespace Agents.Micro.TaskApi.Endpoints;
 
 /// <summary>

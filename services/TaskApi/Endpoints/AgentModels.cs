@@ -1,7 +1,5 @@
-using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
-using Agents.Micro.Storage.Tasks;
+using System.ComponentModel;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 

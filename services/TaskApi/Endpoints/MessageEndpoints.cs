@@ -1,12 +1,3 @@
-using Agents.Micro.ServiceDefaults.OpenApi;
-using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Http;
-using Agents.Micro.ServiceDefaults.Security;
-using Agents.Micro.Storage.Tasks;
-using Agents.Micro.TaskApi.Tasks;
-using Agents.Micro.TaskApi.Telemetry;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace Agents.Micro.TaskApi.Endpoints;
 
 public sealed record SendMessageResponse(bool Success, string TaskId, string ConversationId, string Status, double CreatedAt);

@@ -1,17 +1,9 @@
-using Agents.Micro.ServiceDefaults.OpenApi;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
-using System.Text.Json;
-using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Security;
-using Agents.Micro.Storage.Tasks;
 using Agents.Micro.TaskApi.Streaming;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
-using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 

@@ -1,16 +1,5 @@
-using Microsoft.OpenApi;
-using Agents.Micro.ServiceDefaults.OpenApi;
-using System.Text.Json;
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Http;
-using Agents.Micro.ServiceDefaults.Security;
-using Agents.Micro.Storage.Tasks;
 using Agents.Micro.TaskApi.Streaming;
-using Agents.Micro.TaskApi.Tasks;
-using Agents.Micro.TaskApi.Telemetry;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 

@@ -1,9 +1,5 @@
-using Agents.Micro.ServiceDefaults.OpenApi;
 using Agents.Micro.Contracts;
-using Agents.Micro.ServiceDefaults.Errors;
-using Agents.Micro.ServiceDefaults.Http;
 using MassTransit;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 

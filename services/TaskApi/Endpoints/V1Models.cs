@@ -1,6 +1,5 @@
-using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
+using System.ComponentModel;
 
 namespace Agents.Micro.TaskApi.Endpoints;
 

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using Agents.Micro.Storage.Tasks;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.TaskApi.Streaming;
 

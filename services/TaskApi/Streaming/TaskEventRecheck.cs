@@ -1,7 +1,3 @@
-using Agents.Micro.Storage.Tasks;
-using Microsoft.Extensions.Options;
-using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
-
 namespace Agents.Micro.TaskApi.Streaming;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Text.Json;
 using Agents.Micro.TaskApi.Endpoints;
 
 namespace Agents.Micro.TaskApi.Streaming;

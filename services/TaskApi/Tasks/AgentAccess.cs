@@ -1,5 +1,3 @@
-using Agents.Micro.ServiceDefaults.Security;
-
 namespace Agents.Micro.TaskApi.Tasks;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.Storage.Tasks;
-
 namespace Agents.Micro.TaskApi.Tasks;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.Storage.Tasks;
-using Microsoft.Extensions.Options;
-
 namespace Agents.Micro.TaskApi.Tasks;
 
 /// <summary>

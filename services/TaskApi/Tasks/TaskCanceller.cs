@@ -1,9 +1,5 @@
 using System.Diagnostics;
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Storage.Tasks;
-using Agents.Micro.TaskApi.Telemetry;
 
 namespace Agents.Micro.TaskApi.Tasks;
 

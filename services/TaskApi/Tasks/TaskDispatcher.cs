@@ -1,8 +1,5 @@
 using Agents.Micro.Contracts;
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.Storage.Tasks;
 using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.TaskApi.Tasks;
 

@@ -1,11 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json;
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Security;
 using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Storage.Tasks;
-using Agents.Micro.TaskApi.Telemetry;
-using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 
 namespace Agents.Micro.TaskApi.Tasks;
 

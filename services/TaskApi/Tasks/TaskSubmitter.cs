@@ -1,11 +1,5 @@
-using Agents.Micro.ServiceDefaults.Agents;
-using Agents.Micro.ServiceDefaults.Data;
-using Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.Contracts;
 using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Storage.Tasks;
-using Agents.Micro.TaskApi.Telemetry;
-using Microsoft.Extensions.Options;
-using TaskStatus = Agents.Micro.Storage.Tasks.TaskStatus;
 
 namespace Agents.Micro.TaskApi.Tasks;
 

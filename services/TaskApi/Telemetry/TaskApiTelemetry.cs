@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Diagnostics;
 using Agents.Micro.ServiceDefaults.Telemetry;
-using Agents.Micro.Storage.Tasks;
 
 namespace Agents.Micro.TaskApi.Telemetry;
 

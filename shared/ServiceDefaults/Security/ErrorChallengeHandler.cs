@@ -12,15 +12,15 @@ public abstract class ErrorChallengeHandler(IOptionsMonitor<AuthenticationScheme
 {
     protected string FailureMessage { get; set; } = "missing or invalid bearer token";
 
-    /// <summary>The caller's address used up its failed authentications: 429 instead of 401.</summary>
-    protected bool LockedOut { get; set; }
+    /// <summary>The caller's address used up its failed authentications for this long: 429 instead of 401.</summary>
+    protected TimeSpan? LockedOutFor { get; set; }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         if (Response.HasStarted) return Task.CompletedTask;
-        if (LockedOut)
+        if (LockedOutFor is { } wait)
         {
-            Response.Headers.RetryAfter = ((int)AuthFailureLimiter.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return ApiError.WriteAsync(Context, 429, FailureMessage);
         }
         Response.Headers.WWWAuthenticate = "Bearer";

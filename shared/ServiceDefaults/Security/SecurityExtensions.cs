@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Agents.Micro.ServiceDefaults.Data;
 
 namespace Agents.Micro.ServiceDefaults.Security;
 
@@ -19,29 +18,18 @@ public static class SecurityExtensions
         builder.Services.TryAddSingleton(sp => new InternalIdentity(sp.GetRequiredService<IOptions<AuthOptions>>().Value.InternalKey));
         builder.Services.AddAuthentication(InternalIdentityHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, InternalIdentityHandler>(InternalIdentityHandler.SchemeName, null);
-        AddPolicies(builder.Services);
-        return builder;
-    }
-
-    /// <summary>The public edge (gateway, or the embedded host): bearer tokens checked against the token store.</summary>
-    public static IHostApplicationBuilder AddBearerTokenAuth(this IHostApplicationBuilder builder)
-    {
-        builder.AddDatabase();
-        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
-        builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.TryAddSingleton<TokenStore>();
-        builder.Services.TryAddSingleton<TokenAuthenticator>();
-        builder.Services.TryAddSingleton<AuthFailureLimiter>();
-        builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
-        AddPolicies(builder.Services);
+        builder.Services.AddAgentsPolicies();
         return builder;
     }
 
     public const string AdminPolicy = "admin";
 
-    private static void AddPolicies(IServiceCollection services) =>
+    /// <summary>The default policy (an authenticated user) and <see cref="AdminPolicy"/>, the same on the edge and behind it.</summary>
+    public static IServiceCollection AddAgentsPolicies(this IServiceCollection services)
+    {
         services.AddAuthorizationBuilder()
             .SetDefaultPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireClaim(CallerIdentity.UserIdClaim).Build())
             .AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireClaim(CallerIdentity.AdminClaim, "true"));
+        return services;
+    }
 }

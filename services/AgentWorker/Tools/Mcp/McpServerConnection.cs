@@ -1,9 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Agents.Micro.AgentWorker.Models;
-using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol;
 
 namespace Agents.Micro.AgentWorker.Tools.Mcp;
 

@@ -1,9 +1,5 @@
-using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
-using Agents.Micro.AgentWorker.Options;
 using ModelContextProtocol.Protocol;
-using Microsoft.Extensions.Options;
 
 namespace Agents.Micro.AgentWorker.Tools.Mcp;
 

@@ -3,7 +3,9 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.ServiceDefaults.Security;
+
+namespace Agents.Micro.Gateway.Tokens;
 
 /// <summary>
 /// Turns a bearer token into a caller. Only hashes are compared; configured hashes are compared in constant time,

@@ -2,7 +2,9 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
-namespace Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.ServiceDefaults.Security;
+
+namespace Agents.Micro.Gateway.Tokens;
 
 /// <summary>
 /// Counts failed authentications per client address (System.Threading.RateLimiting, a fixed one-minute window per

@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Agents.Micro.ServiceDefaults.Security;
+using Agents.Micro.ServiceDefaults.Security;
+
+namespace Agents.Micro.Gateway.Tokens;
 
 /// <summary>Authenticates <c>Authorization: Bearer &lt;token&gt;</c> against the token store (by SHA-256 hash).</summary>
 public sealed class BearerTokenHandler(
@@ -33,7 +35,7 @@ public sealed class BearerTokenHandler(
         if (failures.IsLockedOut(address) && !failures.WasRecentlyGood(hash))
         {
             FailureMessage = $"too many failed authentications from your address; retry in {AuthFailureLimiter.Window.TotalSeconds:F0} s";
-            LockedOut = true;
+            LockedOutFor = AuthFailureLimiter.Window;
             return AuthenticateResult.Fail(FailureMessage);
         }
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)

@@ -1,8 +1,9 @@
-namespace Agents.Micro.ServiceDefaults.Agents;
+namespace Agents.Micro.Contracts;
 
 /// <summary>
-/// The models a task may pick with <c>model_key</c>. Read by TaskApi (to refuse an unknown key at send time) and by
-/// the worker (to build the provider). Configure with <c>Models__Items__{key}__Provider=openai</c> and so on.
+/// Configuration TaskApi and the workers share, not a message: the models a task may pick with <c>model_key</c>. Read
+/// by TaskApi (to refuse an unknown key at send time) and by the worker (to build the provider). Configure with
+/// <c>Models__Items__{key}__Provider=openai</c> and so on.
 /// </summary>
 public sealed class ModelCatalogOptions
 {

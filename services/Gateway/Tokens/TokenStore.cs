@@ -3,7 +3,7 @@ using System.Text;
 using Agents.Micro.ServiceDefaults.Data;
 using Dapper;
 
-namespace Agents.Micro.ServiceDefaults.Security;
+namespace Agents.Micro.Gateway.Tokens;
 
 /// <summary>A stored API token: only its SHA-256 hash is ever kept.</summary>
 public sealed class ApiToken

@@ -699,6 +699,13 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         Assert.Equal("string", invokeSchema.GetProperty("properties").GetProperty("query").GetProperty("type").GetString());
         Assert.Equal(100_000, invokeSchema.GetProperty("properties").GetProperty("query").GetProperty("maxLength").GetInt32());
         Assert.Equal(50, invokeSchema.GetProperty("properties").GetProperty("max_iterations").GetProperty("maximum").GetInt32());
+        // Query parameters: the bounds and defaults the handler reads them with.
+        var pollParams = paths.GetProperty("/api/v1/tasks/{task_id}").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
+        Assert.Equal(["from", "limit", "task_id", "wait"], pollParams.Keys.Order());
+        Assert.Equal((1, TaskEndpoints.MaxEventsPerPoll, TaskEndpoints.MaxEventsPerPoll),
+            (pollParams["limit"].GetProperty("minimum").GetInt32(), pollParams["limit"].GetProperty("maximum").GetInt32(), pollParams["limit"].GetProperty("default").GetInt32()));
+        Assert.Equal("integer", pollParams["from"].GetProperty("type").GetString());
         Assert.Equal(StatusFields, Props(nameof(SessionStatusResponse)));
         Assert.Equal(AgentResponseFields, Props(nameof(AgentResponse)));
         Assert.Equal(["active_users", "sessions_count"], Props(nameof(SystemInfoResponse)));

@@ -14,13 +14,15 @@ public static class MemoryEndpoints
     public const int DefaultLimit = 20;
     public const int MaxLimit = 100;
 
+    private static readonly IntegerQuery Limit = new("limit", "memories per page", DefaultLimit, 1, MaxLimit);
+    private static readonly IntegerQuery Offset = new("offset", "memories to skip", 0, 0, int.MaxValue);
+
     public static IEndpointRouteBuilder MapMemoryEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/memories").RequireAuthorization().WithTags("v1 memories");
         api.MapGet("/", ListOrSearch).WithSummary("the caller's memories, newest first; ranked search with q")
-            .WithQueryParameter("q", "search text (ranked results with a score)", JsonSchemaType.String)
-            .WithQueryParameter("limit", $"1..{MaxLimit} (default {DefaultLimit})", JsonSchemaType.Integer)
-            .WithQueryParameter("offset", "0.. (default 0)", JsonSchemaType.Integer).ProducesErrors(400, 401);
+            .WithQueryParameter("q", "search text (ranked results with a score)")
+            .WithQueryParameter(Limit).WithQueryParameter(Offset).ProducesErrors(400, 401);
         api.MapPost("/", Create).WithSummary("store a memory (an exact duplicate answers 200 with the existing id)")
             .Accepts<CreateMemoryRequest>("application/json").Produces<MemoryCreatedResponse>(StatusCodes.Status201Created)
             .ProducesErrors(400, 401, 415);
@@ -33,15 +35,9 @@ public static class MemoryEndpoints
     public static async Task<Results<Ok<MemoryListResponse>, JsonHttpResult<ErrorBody>>> ListOrSearch(
         HttpContext ctx, IMemoryStore store, IOptions<MemoryOptions> options, CancellationToken ct)
     {
-        var query = ctx.Request.Query;
-        var limit = DefaultLimit;
-        if (query["limit"] is { Count: > 0 } l &&
-            (!int.TryParse(l[0], NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit))
-            return ApiError.BadRequest($"'limit' must be an integer between 1 and {MaxLimit}");
-        var offset = 0;
-        if (query["offset"] is { Count: > 0 } o && !int.TryParse(o[0], NumberStyles.None, CultureInfo.InvariantCulture, out offset))
-            return ApiError.BadRequest("'offset' must be a non-negative integer");
-        var q = query["q"] is { Count: > 0 } qv ? qv[0] : null;
+        if (Limit.Read(ctx, out int limit) is { } badLimit) return ApiError.BadRequest(badLimit);
+        if (Offset.Read(ctx, out int offset) is { } badOffset) return ApiError.BadRequest(badOffset);
+        var q = ctx.Request.Query["q"] is { Count: > 0 } qv ? qv[0] : null;
         if (q is not null && q.Length > options.Value.MaxQueryLength)
             return ApiError.BadRequest($"'q' is longer than {options.Value.MaxQueryLength} characters");
 

@@ -28,7 +28,7 @@ public static class AdminEndpoints
         var admin = app.MapGroup("/system/tasks").RequireAuthorization(SecurityExtensions.AdminPolicy).WithTags("system");
         admin.MapGet("/stuck", Stuck).WithName("AdminStuckTasks")
             .WithSummary("tasks that look stuck: a dead worker's lease not taken over, never claimed, or waiting for a human for days (admin)")
-            .WithQueryParameter("interrupted_days", "interrupted for at least this many days (default 7)", JsonSchemaType.Integer, minimum: "0").ProducesErrors(400, 401, 403);
+            .WithQueryParameter(InterruptedDays).ProducesErrors(400, 401, 403);
         admin.MapPost("/{task_id}/redispatch", Redispatch).WithName("AdminRedispatchTask")
             .WithSummary("send a task no worker holds to the workers again, with a reason (admin)").Accepts<AdminActionRequest>("application/json")
             .ProducesErrors(400, 401, 403, 404, 409, 415);
@@ -38,12 +38,11 @@ public static class AdminEndpoints
         return app;
     }
 
+    public static readonly IntegerQuery InterruptedDays = new("interrupted_days", "list tasks interrupted for at least this many days", 7, 0, 3650);
+
     public static async Task<Results<Ok<StuckTasksResponse>, JsonHttpResult<ErrorBody>>> Stuck(HttpContext ctx, ITaskStore store, CancellationToken ct)
     {
-        var days = 7;
-        var raw = ctx.Request.Query["interrupted_days"];
-        if (raw.Count > 0 && (!int.TryParse(raw[0], System.Globalization.NumberStyles.None, null, out days) || days > 3650))
-            return ApiError.BadRequest("'interrupted_days' must be an integer between 0 and 3650");
+        if (InterruptedDays.Read(ctx, out int days) is { } bad) return ApiError.BadRequest(bad);
         var now = UnixTime.Now();
         var tasks = await store.FindStuckAsync(now - StuckAfterSeconds, now - StuckAfterSeconds, now - days * 86400.0, 500, ct);
         return TypedResults.Ok(new StuckTasksResponse(true, tasks.Select(t => new StuckTask(t.Id, t.PublicId, t.UserId, t.ConversationId, t.Status,

@@ -15,10 +15,10 @@ public static class StreamEndpoints
         var api = app.MapGroup("/api/v1/tasks").RequireAuthorization().WithTags("v1 tasks");
         api.MapGet("/{task_id}/events", StreamEvents).WithName("StreamTaskEvents")
             .WithSummary("follow a task's events as Server-Sent Events (resume with Last-Event-ID or ?from=N)")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesErrors(400, 401, 404);
+            .WithQueryParameter(TaskEndpoints.From).Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesErrors(400, 401, 404);
         api.MapGet("/{task_id}/ws", FollowOverWebSocket).WithName("FollowTaskWebSocket")
             .WithSummary("follow a task's events over a WebSocket (send {\"from\": N} to resubscribe)")
-            .ProducesErrors(400, 401, 404);
+            .WithQueryParameter(TaskEndpoints.From).ProducesErrors(400, 401, 404);
         return app;
     }
 
@@ -37,7 +37,7 @@ public static class StreamEndpoints
                 return ApiError.BadRequest("'Last-Event-ID' must be a non-negative integer (an event idx)");
             from = last + 1;
         }
-        else if (ParseFrom(ctx, out from) is { } error) return ApiError.BadRequest(error);
+        else if (TaskEndpoints.From.Read(ctx, out from) is { } error) return ApiError.BadRequest(error);
 
         var task = await store.FindTaskAsync(ctx.Caller().UserId, task_id, ct);
         if (task is null) return ApiError.NotFound($"task '{task_id}' not found");
@@ -85,7 +85,7 @@ public static class StreamEndpoints
         IOptions<StreamingOptions> streaming, ILoggerFactory logs, CancellationToken ct)
     {
         if (!ctx.WebSockets.IsWebSocketRequest) return ApiError.BadRequest("this endpoint needs a WebSocket upgrade (use /events for Server-Sent Events)");
-        if (ParseFrom(ctx, out var from) is { } error) return ApiError.BadRequest(error);
+        if (TaskEndpoints.From.Read(ctx, out long from) is { } error) return ApiError.BadRequest(error);
         var task = await store.FindTaskAsync(ctx.Caller().UserId, task_id, ct);
         if (task is null) return ApiError.NotFound($"task '{task_id}' not found");
 
@@ -99,13 +99,4 @@ public static class StreamEndpoints
     }
 
     public static TaskEventDto ToDto(StoredEvent e) => new(e.Idx, e.Type, JsonElement.Parse(e.Data), e.Ts);
-
-    private static string? ParseFrom(HttpContext ctx, out long from)
-    {
-        from = 0;
-        var raw = ctx.Request.Query["from"];
-        return raw.Count > 0 && !long.TryParse(raw[0], NumberStyles.None, CultureInfo.InvariantCulture, out from)
-            ? "'from' must be a non-negative integer"
-            : null;
-    }
 }

@@ -19,12 +19,19 @@ public static class TaskEndpoints
 {
     public const int MaxEventsPerPoll = 1000;
 
+    /// <summary>The event offset to read from, on the poll and on both streams.</summary>
+    public static readonly IntegerQuery From = new("from", "first event index to return (default 0); continue from next_offset");
+
+    public static readonly IntegerQuery Limit = new("limit", $"at most this many events (default {MaxEventsPerPoll})", MaxEventsPerPoll, 1, MaxEventsPerPoll);
+
+    public static readonly IntegerQuery Wait = new("wait",
+        "long poll: answer as soon as an event at or after 'from' exists, or after this many seconds with none (at most Streaming:MaxWaitSeconds)");
+
     public static IEndpointRouteBuilder MapTaskEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/tasks").RequireAuthorization().WithTags("v1 tasks");
         api.MapGet("/{task_id}", PollTask).WithName("PollTask").WithSummary("poll a task's events from an offset").WithDescription("轮询任务事件")
-            .WithQueryParameter("from", "first event index to return (default 0); continue from next_offset", JsonSchemaType.Integer, minimum: "0")
-            .WithQueryParameter("limit", $"at most this many events (1..{MaxEventsPerPoll}, the default)", JsonSchemaType.Integer, minimum: "0").ProducesErrors(400, 401, 404);
+            .WithQueryParameter(From).WithQueryParameter(Limit).WithQueryParameter(Wait).ProducesErrors(400, 401, 404);
         api.MapPost("/{task_id}/cancel", CancelTask).WithName("CancelTask").WithSummary("ask a task to stop").WithDescription("请求停止任务").ProducesErrors(401, 404);
         api.MapPost("/{task_id}/resume", ResumeTask).WithName("ResumeTask").WithSummary("resume an interrupted task with a decision")
             .Accepts<ResumeTaskRequest>("application/json").ProducesErrors(400, 401, 404, 409, 415);
@@ -38,19 +45,9 @@ public static class TaskEndpoints
     public static async Task<Results<Ok<TaskPollResponse>, JsonHttpResult<ErrorBody>>> PollTask(
         string task_id, HttpContext ctx, ITaskStore store, TaskEventFollower follower, IOptions<StreamingOptions> streaming, CancellationToken ct)
     {
-        long from = 0;
-        var fromRaw = ctx.Request.Query["from"];
-        if (fromRaw.Count > 0 && !long.TryParse(fromRaw[0], System.Globalization.NumberStyles.None, null, out from))
-            return ApiError.BadRequest("'from' must be a non-negative integer");
-        var limit = MaxEventsPerPoll;
-        var limitRaw = ctx.Request.Query["limit"];
-        if (limitRaw.Count > 0 && (!int.TryParse(limitRaw[0], System.Globalization.NumberStyles.None, null, out limit) || limit < 1 || limit > MaxEventsPerPoll))
-            return ApiError.BadRequest($"'limit' must be an integer between 1 and {MaxEventsPerPoll}");
-        var wait = 0;
-        var maxWait = streaming.Value.MaxWaitSeconds;
-        var waitRaw = ctx.Request.Query["wait"];
-        if (waitRaw.Count > 0 && (!int.TryParse(waitRaw[0], System.Globalization.NumberStyles.None, null, out wait) || wait > maxWait))
-            return ApiError.BadRequest($"'wait' must be an integer number of seconds between 0 and {maxWait}");
+        if (From.Read(ctx, out long from) is { } badFrom) return ApiError.BadRequest(badFrom);
+        if (Limit.Read(ctx, out int limit) is { } badLimit) return ApiError.BadRequest(badLimit);
+        if (Wait.Read(ctx, out int wait, streaming.Value.MaxWaitSeconds) is { } badWait) return ApiError.BadRequest(badWait);
 
         var (task, events) = await store.ReadWithEventsAsync(ctx.Caller().UserId, task_id, from, limit, ct);
         if (task is null) return ApiError.NotFound($"task '{task_id}' not found");

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Agents.Micro.ServiceDefaults.Errors;
+using Agents.Micro.ServiceDefaults.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.OpenApi;
@@ -50,16 +52,34 @@ public static class ServiceOpenApi
         return b;
     }
 
-    /// <summary>A query parameter the handler reads itself (so the generator cannot see it).</summary>
-    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder b, string name, string description,
-        JsonSchemaType type = JsonSchemaType.String, bool required = false, string? minimum = null) =>
+    /// <summary>A text query parameter the handler reads itself (so the generator cannot see it).</summary>
+    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder b, string name, string description, bool required = false) =>
         b.AddOpenApiOperationTransformer((op, _, _) =>
         {
             op.Parameters ??= [];
             op.Parameters.Add(new OpenApiParameter
             {
                 Name = name, In = ParameterLocation.Query, Required = required, Description = description,
-                Schema = new OpenApiSchema { Type = type, Minimum = minimum },
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            });
+            return Task.CompletedTask;
+        });
+
+    /// <summary>An integer query parameter, with the bounds and default its handler reads it with.</summary>
+    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder b, IntegerQuery q) =>
+        b.AddOpenApiOperationTransformer((op, _, _) =>
+        {
+            op.Parameters ??= [];
+            op.Parameters.Add(new OpenApiParameter
+            {
+                Name = q.Name, In = ParameterLocation.Query, Description = q.Description,
+                Schema = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Integer,
+                    Minimum = q.Minimum.ToString(CultureInfo.InvariantCulture),
+                    Maximum = q.Maximum >= int.MaxValue ? null : q.Maximum.ToString(CultureInfo.InvariantCulture),
+                    Default = System.Text.Json.Nodes.JsonValue.Create(q.Default),
+                },
             });
             return Task.CompletedTask;
         });

@@ -3,6 +3,8 @@ using Agents.Micro.Storage.Files;
 using Agents.Micro.TaskApi.Consumers;
 using Agents.Micro.TaskApi.Endpoints;
 using Agents.Micro.TaskApi.Streaming;
+using Agents.Micro.TaskApi.Webhooks;
+using Agents.Micro.Storage.Webhooks;
 using MassTransit;
 
 namespace Agents.Micro.TaskApi;
@@ -35,6 +37,21 @@ public static class TaskApiExtensions
         builder.Services.AddSingleton<TaskEventHub>();
         builder.Services.AddSingleton<TaskEventFollower>();
         builder.Services.AddHostedService<TaskEventRecheck>();
+
+        builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<WebhookStore>();
+        builder.Services.AddSingleton<WebhookDestinations>();
+        builder.Services.AddSingleton<WebhookSender>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookSender>());
+        // Receivers are outside the deployment: no proxy from the environment, no redirects, and every connection
+        // goes through the destination check.
+        builder.Services.AddHttpClient(WebhookSender.HttpClientName).ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+        {
+            ConnectCallback = sp.GetRequiredService<WebhookDestinations>().ConnectAsync,
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        });
         return builder;
     }
 
@@ -55,6 +72,7 @@ public static class TaskApiExtensions
         app.MapAgentEndpoints();
         app.MapAdminEndpoints();
         app.MapToolEndpoints();
+        app.MapWebhookEndpoints();
         return app;
     }
 }

@@ -65,6 +65,8 @@ public sealed class ProxyTests(GatewayFixture fx)
     [InlineData("DELETE", "/agent/session/u/s", "taskapi")]
     [InlineData("GET", "/system/info", "taskapi")]
     [InlineData("GET", "/api/v1/tools", "taskapi")]
+    [InlineData("GET", "/api/v1/webhooks", "taskapi")]
+    [InlineData("POST", "/api/v1/webhooks/wh_1/deliveries/d1/resend", "taskapi")]
     [InlineData("GET", "/api/v1/files", "files")]
     [InlineData("GET", "/api/v1/files/download?path=a.txt", "files")]
     [InlineData("POST", "/api/v1/files/upload", "files")]

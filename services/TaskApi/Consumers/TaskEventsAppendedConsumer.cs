@@ -1,22 +1,29 @@
 using Agents.Micro.Contracts;
 using Agents.Micro.TaskApi.Streaming;
+using Agents.Micro.TaskApi.Webhooks;
 using MassTransit;
 
 namespace Agents.Micro.TaskApi.Consumers;
 
 /// <summary>Wakes this instance's readers of the task. Every TaskApi instance gets every notification (its own temporary queue).</summary>
-public sealed class TaskEventsAppendedConsumer(TaskEventHub hub) : IConsumer<TaskEventsAppended>, IConsumer<TaskEventsAppendedBatch>
+/// A task that ended or stopped for a decision also wakes the webhook sender (its deliveries were committed with it).
+public sealed class TaskEventsAppendedConsumer(TaskEventHub hub, WebhookSender webhooks) : IConsumer<TaskEventsAppended>, IConsumer<TaskEventsAppendedBatch>
 {
     public Task Consume(ConsumeContext<TaskEventsAppendedBatch> context)
     {
-        foreach (var m in context.Message.Items) hub.Notify(m.TaskId, m.NextIdx, m.Terminal);
+        foreach (var m in context.Message.Items) Notify(m);
         return Task.CompletedTask;
     }
 
     public Task Consume(ConsumeContext<TaskEventsAppended> context)
     {
-        var m = context.Message;
-        hub.Notify(m.TaskId, m.NextIdx, m.Terminal);
+        Notify(context.Message);
         return Task.CompletedTask;
+    }
+
+    private void Notify(TaskEventsAppended m)
+    {
+        hub.Notify(m.TaskId, m.NextIdx, m.Terminal);
+        if (m.Terminal) webhooks.Nudge();
     }
 }

@@ -1,3 +1,6 @@
+using Agents.Micro.Storage.Webhooks;
+using Agents.Micro.TaskApi.Webhooks;
+
 namespace Agents.Micro.TaskApi.Endpoints;
 
 /// <summary>
@@ -45,12 +48,14 @@ public static class AgentEndpoints
 
     /// <summary>POST /agent/invoke — 200 with the ids at once; the run goes on in a worker.</summary>
     public static async Task<Results<Ok<AgentTaskIds>, JsonHttpResult<ErrorBody>>> Invoke(
-        HttpContext ctx, TaskSubmitter submitter, CancellationToken ct)
+        HttpContext ctx, TaskSubmitter submitter, WebhookStore webhooks, CancellationToken ct)
     {
         var (body, invalid) = await StrictJson.ReadAsync<AgentRequest>(ctx.Request);
         if (body is null) return invalid!;
         if (CheckIds(("user_id", body.UserId), ("session_id", body.SessionId), ("task_id", body.TaskId)) is { } idError) return ApiError.BadRequest(idError);
         if (AgentAccess.ActAs(ctx.Caller(), body.UserId!) is not { } actor) return ApiError.Forbidden(AgentAccess.Forbidden(body.UserId!));
+        var (webhookId, webhookError) = await WebhookEndpoints.ResolveAsync(webhooks, actor.UserId, body.WebhookUrl, ct);
+        if (webhookError is not null) return ApiError.BadRequest(webhookError);
 
         var options = new TaskOptions
         {
@@ -60,6 +65,7 @@ public static class AgentEndpoints
             RunMode = body.RunMode,
             ThinkingMode = body.ThinkingMode,
             MaxIterations = body.MaxIterations,
+            WebhookId = webhookId,
             Api = "agent",
         };
         var r = await submitter.SubmitAsync(new SubmitRequest(actor, body.SessionId, true, body.TaskId, options), ct);

@@ -1,3 +1,6 @@
+using Agents.Micro.Storage.Webhooks;
+using Agents.Micro.TaskApi.Webhooks;
+
 namespace Agents.Micro.TaskApi.Endpoints;
 
 public sealed record SendMessageResponse(bool Success, string TaskId, string ConversationId, string Status, double CreatedAt);
@@ -15,7 +18,7 @@ public static class MessageEndpoints
 
     /// <summary>POST /api/v1/messages — 202 with the new task; 400 for bad input, 404 unknown conversation, 409 busy conversation.</summary>
     public static async Task<Results<JsonHttpResult<SendMessageResponse>, JsonHttpResult<ErrorBody>>> SendMessage(
-        HttpContext ctx, TaskSubmitter submitter, MessageImages imageCheck, CancellationToken ct)
+        HttpContext ctx, TaskSubmitter submitter, MessageImages imageCheck, WebhookStore webhooks, CancellationToken ct)
     {
         var (body, invalid) = await StrictJson.ReadAsync<SendMessageRequest>(ctx.Request);
         if (body is null) return invalid!;
@@ -32,6 +35,8 @@ public static class MessageEndpoints
         }
         var (imagePaths, imageError) = await imageCheck.CheckAsync(ctx.Caller().UserId, images, ct);
         if (imagePaths is null) return ApiError.BadRequest(imageError!);
+        var (webhookId, webhookError) = await WebhookEndpoints.ResolveAsync(webhooks, ctx.Caller().UserId, body.WebhookUrl, ct);
+        if (webhookError is not null) return ApiError.BadRequest(webhookError);
 
         var options = new TaskOptions
         {
@@ -41,6 +46,7 @@ public static class MessageEndpoints
             RunMode = body.RunMode,
             ThinkingMode = body.ThinkingMode,
             MaxIterations = body.MaxIterations,
+            WebhookId = webhookId,
             Api = "v1",
         };
         var result = await submitter.SubmitAsync(new SubmitRequest(ctx.Caller(), conversationId, false, null, options), ct);

@@ -16,7 +16,13 @@ public sealed record SendMessageRequest(
     [property: StringLength(128), Description("模型 key(可选,取决于服务端配置)")] string? ModelKey = null,
     [property: AllowedValues("fast", "thinking", "deep", null), Description("运行模式:fast | thinking | deep;若传入则优先使用")] string? RunMode = null,
     [property: Description("是否开启思考模式(true/false)")] bool? ThinkingMode = null,
-    [property: Range(1, 50), Description("最大迭代次数(1..50)")] int? MaxIterations = null);
+    [property: Range(1, 50), Description("最大迭代次数(1..50)")] int? MaxIterations = null,
+    [property: StringLength(2000), Description(WebhookUrlDescription.Text)] string? WebhookUrl = null);
+
+internal static class WebhookUrlDescription
+{
+    public const string Text = "addition: the URL of one of your webhooks (POST /api/v1/webhooks); this task's events are sent to it even if it does not take all tasks";
+}
 
 public sealed record ResumeTaskRequest(
     [property: Required, StringLength(32), Description("accept|approve, edit, reject|ignore, respond|response")] string? ResponseType,

@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Text;
 using Agents.Micro.ServiceDefaults.Data;
 using Dapper;
+using Agents.Micro.Storage.Webhooks;
 using Npgsql;
 
 namespace Agents.Micro.Storage.Tasks;
@@ -26,6 +27,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     public async Task EnsureSchemaAsync(CancellationToken ct = default)
     {
         await CreateTablesAsync(ct);
+        // Transitions write the webhook deliveries they owe in their own transaction: the tables are the task store's.
+        await db.EnsureSchemaAsync("task_store", WebhookOutbox.Schema(), ct);
         // Added after the first release: the W3C traceparent of the request that created the task, so that its
         // resume, cancel and retries link to the trace where it began. Additive; older rows keep NULL.
         await AddColumnIfMissingAsync("tasks", "trace_parent", "TEXT NULL", ct);
@@ -622,7 +625,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         var at = P(now);
         var set = TransitionSet(r.Transition, n, at, P, x => x + "::jsonb");
         var expected = r.ExpectedNextIdx is { } exp ? $" AND next_idx = {P(exp)}" : "";
-        var sql = new StringBuilder($"WITH u AS (UPDATE tasks SET {set} WHERE {fence}{expected} RETURNING id, user_id, conversation_id, next_idx)");
+        var sql = new StringBuilder($"WITH u AS (UPDATE tasks SET {set} WHERE {fence}{expected} RETURNING id, client_id, user_id, conversation_id, next_idx, options)");
         if (r.Events.Count > 0)
         {
             sql.Append($"""
@@ -651,6 +654,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 , v AS (UPDATE conversations cv SET updated_at = {at} FROM u WHERE cv.user_id = u.user_id AND cv.id = u.conversation_id)
                 """);
         }
+        if (WebhookOutbox.EventOf(r.Transition) is { } hook)
+            sql.Append($", w AS ({WebhookOutbox.InsertSql(true, hook, $"SELECT id, COALESCE(client_id, id) AS public_id, user_id, {WebhookOutbox.WebhookIdOf(true, "options")} AS webhook_id, next_idx - 1 AS idx FROM u", at)})");
         // Matched: where the log ends now. Not matched: where it ends if the lease is still this attempt's (the
         // statement's snapshot is from before it, and it changed nothing), else no row.
         sql.Append($" SELECT 0 AS k, next_idx AS n FROM u UNION ALL SELECT 1, next_idx FROM tasks WHERE NOT EXISTS (SELECT 1 FROM u) AND {fence}");
@@ -686,7 +691,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     return "@t" + k;
                 }
                 var row = await conn.QuerySingleOrDefaultAsync<CommittedRow>(
-                    $"UPDATE tasks SET {TransitionSet(r.Transition, "@n", "@now", Param, x => x)} WHERE {fence}{expected} RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId", p, tx);
+                    $"UPDATE tasks SET {TransitionSet(r.Transition, "@n", "@now", Param, x => x)} WHERE {fence}{expected} RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId, options AS Options, COALESCE(client_id, id) AS PublicId", p, tx);
                 if (row is null)
                 {
                     var held = await conn.QuerySingleOrDefaultAsync<long?>($"SELECT next_idx FROM tasks WHERE {fence}", p, tx);
@@ -694,6 +699,10 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     continue;
                 }
                 await InsertEventsAsync(conn, tx, r.Lease.TaskId, row.NextIdx - r.Events.Count, r.Events);
+                if (WebhookOutbox.EventOf(r.Transition) is { } hook)
+                    await conn.ExecuteAsync(WebhookOutbox.InsertSql(false, hook,
+                        $"SELECT @id AS id, @pid AS public_id, @u AS user_id, {WebhookOutbox.WebhookIdOf(false, "@o")} AS webhook_id, @idx AS idx", "@now"),
+                        new { id = r.Lease.TaskId, pid = row.PublicId, u = row.UserId, o = row.Options, idx = row.NextIdx - 1, now }, tx);
                 if (r.Checkpoint is { } cp)
                 {
                     await conn.ExecuteAsync(
@@ -720,7 +729,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             return new CommitBatchResult(outcomes, found);
         }, ct);
 
-    private sealed record CommittedRow(long NextIdx, string UserId, string ConversationId);
+    private sealed record CommittedRow(long NextIdx, string UserId, string ConversationId, string Options, string PublicId);
 
     /// <summary>A turn's history rows in multi-row inserts (100 a statement), numbered on from <paramref name="firstSeq"/>.</summary>
     private async Task InsertHistoryAsync(DbConnection conn, DbTransaction tx, CommittedRow owner, string taskId, long firstSeq, IReadOnlyList<HistoryMessage> history)
@@ -803,6 +812,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             if (next is { } n)
             {
                 await InsertEventsAsync(conn, tx, taskId, n - 1, [new NewEvent(EventTypes.TaskCancelled, data, now)]);
+                await conn.ExecuteAsync(WebhookOutbox.InsertSql(db.IsPostgres, WebhookEvents.Cancelled, WebhookOutbox.TaskRowSource(db.IsPostgres, "@id", "next_idx - 1"), "@now"),
+                    new { id = taskId, now }, tx);
                 return CancelOutcome.CancelledNow;
             }
             var flagged = await conn.ExecuteAsync(
@@ -903,6 +914,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             var failed = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["error"] = error });
             await InsertEventsAsync(conn, tx, taskId, n - 2,
                 [new NewEvent(EventTypes.AdminAction, auditJson, now), new NewEvent(EventTypes.TaskFailed, failed, now)]);
+            await conn.ExecuteAsync(WebhookOutbox.InsertSql(db.IsPostgres, WebhookEvents.Failed, WebhookOutbox.TaskRowSource(db.IsPostgres, "@id", "next_idx - 1"), "@now"),
+                new { id = taskId, now }, tx);
             return true;
         }, ct);
 

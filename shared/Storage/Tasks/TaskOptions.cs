@@ -13,6 +13,8 @@ public sealed record TaskOptions
     public bool? ThinkingMode { get; init; }
     public int? MaxIterations { get; init; }
     public string? SystemMessage { get; init; }
+    /// <summary>The webhook endpoint the request named with <c>webhook_url</c> (it hears this task's events).</summary>
+    public string? WebhookId { get; init; }
     /// <summary>Which API created it: <c>v1</c> or <c>agent</c>.</summary>
     public string Api { get; init; } = "v1";
 

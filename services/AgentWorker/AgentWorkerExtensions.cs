@@ -1,3 +1,4 @@
+using Agents.Micro.Storage.Usage;
 using Agents.Micro.AgentWorker.Consumers;
 using Agents.Micro.AgentWorker.Runtime;
 using Agents.Micro.AgentWorker.Tools.Mcp;
@@ -19,6 +20,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddOptions<LocalModelOptions>().BindConfiguration(LocalModelOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ModelCatalogOptions>().BindConfiguration(ModelCatalogOptions.SectionName);
         builder.Services.TryAddSingleton<ITaskStore, SqlTaskStore>();
+        builder.AddUsageBudgets();
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<RunningTasks>();
         builder.Services.AddSingleton<ModelFactory>();

@@ -3,7 +3,9 @@ using Agents.Micro.Storage.Files;
 using Agents.Micro.TaskApi.Consumers;
 using Agents.Micro.TaskApi.Endpoints;
 using Agents.Micro.TaskApi.Streaming;
+using Agents.Micro.TaskApi.Usage;
 using Agents.Micro.TaskApi.Webhooks;
+using Agents.Micro.Storage.Usage;
 using Agents.Micro.Storage.Webhooks;
 using MassTransit;
 
@@ -23,6 +25,7 @@ public static class TaskApiExtensions
         builder.Services.AddOptions<DispatchOptions>().BindConfiguration(DispatchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<TaskLimitOptions>().BindConfiguration(TaskLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ITaskStore, SqlTaskStore>();
+        builder.AddUsageBudgets();
         builder.Services.AddSingleton<TaskDispatcher>();
         builder.Services.AddSingleton<TaskSubmitter>();
         builder.Services.AddSingleton<TaskCanceller>();
@@ -73,6 +76,7 @@ public static class TaskApiExtensions
         app.MapAdminEndpoints();
         app.MapToolEndpoints();
         app.MapWebhookEndpoints();
+        app.MapUsageEndpoints();
         return app;
     }
 }

@@ -85,7 +85,18 @@ public sealed class OpenAiChatModelTests : IAsyncLifetime
         var usage = Assert.Single(updates.OfType<ModelUpdate.Usage>());
         Assert.Equal(123, usage.InputTokens);
         Assert.Equal(45, usage.OutputTokens);
+        Assert.Equal(0, usage.ReasoningTokens);
         Assert.IsType<ModelUpdate.Usage>(updates[^1]);
+    }
+
+    [Fact]
+    public async Task Stream_ReasoningTokens_AreReportedApart()
+    {
+        _stub.Then(Replies.Stream([Delta.Text("ok")], promptTokens: 50, completionTokens: 300, reasoningTokens: 256));
+
+        var usage = Assert.Single((await CollectAsync(Model(), Ask("think"))).OfType<ModelUpdate.Usage>());
+
+        Assert.Equal((50, 300, 256), (usage.InputTokens, usage.OutputTokens, usage.ReasoningTokens));
     }
 
     [Fact]

@@ -66,6 +66,8 @@ public sealed class ProxyTests(GatewayFixture fx)
     [InlineData("GET", "/system/info", "taskapi")]
     [InlineData("GET", "/api/v1/tools", "taskapi")]
     [InlineData("GET", "/api/v1/webhooks", "taskapi")]
+    [InlineData("GET", "/api/v1/usage?from=2026-12-01", "taskapi")]
+    [InlineData("GET", "/api/v1/usage/tasks/t1", "taskapi")]
     [InlineData("POST", "/api/v1/webhooks/wh_1/deliveries/d1/resend", "taskapi")]
     [InlineData("GET", "/api/v1/files", "files")]
     [InlineData("GET", "/api/v1/files/download?path=a.txt", "files")]

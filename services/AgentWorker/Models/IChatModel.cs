@@ -27,7 +27,8 @@ public abstract record ModelUpdate
     public sealed record Thinking(string Delta) : ModelUpdate;
     /// <summary>The complete tool calls of this turn (fragments already assembled).</summary>
     public sealed record ToolCalls(IReadOnlyList<ToolCall> Calls) : ModelUpdate;
-    public sealed record Usage(int InputTokens, int OutputTokens) : ModelUpdate;
+    /// <summary>A call's tokens; <paramref name="ReasoningTokens"/> are part of the output, where the provider tells them apart.</summary>
+    public sealed record Usage(int InputTokens, int OutputTokens, int ReasoningTokens = 0) : ModelUpdate;
 }
 
 /// <summary>A chat model that streams its answer and may ask for tools.</summary>

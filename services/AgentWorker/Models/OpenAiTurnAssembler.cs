@@ -74,7 +74,7 @@ internal sealed class OpenAiTurnAssembler(string modelName)
             }
             end.Add(new ModelUpdate.ToolCalls(calls));
         }
-        if (_usage is not null) end.Add(new ModelUpdate.Usage(_usage.InputTokenCount, _usage.OutputTokenCount));
+        if (_usage is not null) end.Add(new ModelUpdate.Usage(_usage.InputTokenCount, _usage.OutputTokenCount, _usage.OutputTokenDetails?.ReasoningTokenCount ?? 0));
         return end;
     }
 

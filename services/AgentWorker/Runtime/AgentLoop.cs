@@ -1,4 +1,6 @@
 using Agents.Micro.AgentWorker.Tools;
+using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.Storage.Usage;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 
@@ -11,7 +13,7 @@ public enum LoopOutcome { Completed, Interrupted }
 /// stop anywhere (interrupt, crash, shutdown) and continue on any worker.
 /// </summary>
 public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log, AgentState state, RunSettings settings,
-    ToolContext context, Func<string, CancellationToken, Task<BinaryData?>>? loadImage)
+    ToolContext context, Func<string, CancellationToken, Task<BinaryData?>>? loadImage, UsageBudget? budget = null)
 {
     public async Task<LoopOutcome> RunAsync(ResumeDecision? decision, CancellationToken ct)
     {
@@ -42,8 +44,10 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
                 return LoopOutcome.Completed;
             }
 
+            await CheckBudgetAsync(crossing: false, ct);
             var (answer, reasoning, calls) = await CallModelAsync(ct);
             state.Iteration++;
+            await CheckBudgetAsync(crossing: true, ct);
             if (calls.Count == 0)
             {
                 state.Messages.Add(new ChatMessage { Role = ChatMessage.Assistant, Content = answer });
@@ -59,6 +63,17 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
             state.Step++;
             await log.CommitAsync(checkpoint: state, ct: ct);
         }
+    }
+
+    /// <summary>
+    /// The user's token budget (<c>Budgets:*</c>): none left before a model call, or gone past with the one just made
+    /// (its tokens counted although not yet written), ends the task with <c>task_failed</c> saying which and when it resets.
+    /// </summary>
+    private async Task CheckBudgetAsync(bool crossing, CancellationToken ct)
+    {
+        if (budget is null || !budget.For(context.UserId).LimitsTokens) return;
+        if (await budget.CheckAsync(context.UserId, log.PendingUsageTokens, crossing, ct) is { } over)
+            throw new TaskLimitExceededException(over.Message);
     }
 
     private async Task<(string Answer, string Reasoning, List<ToolCall> Calls)> CallModelAsync(CancellationToken ct)
@@ -102,6 +117,12 @@ public sealed class AgentLoop(IChatModel model, ToolRegistry tools, EventLog log
                     activity?.SetTag("gen_ai.usage.output_tokens", u.OutputTokens);
                     AgentMetrics.ModelTokens.Add(u.InputTokens, new KeyValuePair<string, object?>("direction", "input"), new("model", model.Name));
                     AgentMetrics.ModelTokens.Add(u.OutputTokens, new KeyValuePair<string, object?>("direction", "output"), new("model", model.Name));
+                    if (u.ReasoningTokens > 0)
+                    {
+                        activity?.SetTag("gen_ai.usage.reasoning_tokens", u.ReasoningTokens);
+                        AgentMetrics.ModelTokens.Add(u.ReasoningTokens, new KeyValuePair<string, object?>("direction", "reasoning"), new("model", model.Name));
+                    }
+                    log.AddUsage(new ModelUsage(model.Name, u.InputTokens, u.OutputTokens, u.ReasoningTokens, UnixTime.Now()));
                     break;
             }
             await log.FlushIfDueAsync(ct);

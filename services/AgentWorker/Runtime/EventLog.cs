@@ -1,4 +1,5 @@
 using Agents.Micro.ServiceDefaults.Data;
+using Agents.Micro.Storage.Usage;
 
 namespace Agents.Micro.AgentWorker.Runtime;
 
@@ -11,6 +12,7 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
     Func<CommitRequest, CancellationToken, Task<long>>? commit = null)
 {
     private readonly List<NewEvent> _buffer = [];
+    private readonly List<ModelUsage> _usage = [];
     private readonly Stopwatch _sinceFlush = Stopwatch.StartNew();
 
     public static readonly JsonSerializerOptions Json = TaskOptions.Json;
@@ -45,6 +47,12 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         _buffer.Add(new NewEvent(type, json, UnixTime.Now()));
     }
 
+    /// <summary>A model call's tokens, written with the next commit (the usage store sums them for reports and budgets).</summary>
+    public void AddUsage(ModelUsage usage) => _usage.Add(usage);
+
+    /// <summary>Tokens (in + out) of the model calls not yet written.</summary>
+    public long PendingUsageTokens => _usage.Sum(u => (long)u.InputTokens + u.OutputTokens);
+
     public async Task FlushIfDueAsync(CancellationToken ct)
     {
         if (_buffer.Count > 0 && (_sinceFlush.ElapsedMilliseconds >= flushMs || _buffer.Count >= 256))
@@ -70,11 +78,13 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
             // buffer (commits always write it from its head) are in the log. Keep them once — drop them from the
             // buffer — and write only what came after.
             _buffer.RemoveRange(0, (int)(moved.NextIdx - NextIndex));
+            _usage.Clear(); // it went with them
             NextIndex = moved.NextIdx;
             _uncertain = 0;
             (next, batch) = await CommitBufferAsync(transition, checkpoint, history, ct);
         }
         _buffer.Clear();
+        _usage.Clear();
         _uncertain = 0;
         _pendingCheckpoint = null;
         _sinceFlush.Restart();
@@ -113,10 +123,9 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         }
         try
         {
-            var request = new CommitRequest(lease, batch, transition, checkpoint is null ? _pendingCheckpoint : (checkpoint.Step, checkpoint.ToJson()), history, NextIndex);
-            var next = commit is null
-                ? await store.CommitAsync(lease, batch, transition, request.Checkpoint, history, ct, expectedNextIdx: NextIndex)
-                : await commit(request, ct);
+            var request = new CommitRequest(lease, batch, transition, checkpoint is null ? _pendingCheckpoint : (checkpoint.Step, checkpoint.ToJson()), history, NextIndex,
+                _usage.Count > 0 ? _usage.ToList() : null);
+            var next = commit is null ? await CommitAloneAsync(request, ct) : await commit(request, ct);
             return (next, batch);
         }
         catch (Exception ex) when (ex is not (LeaseLostException or LogMovedException))
@@ -124,6 +133,12 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
             _uncertain = batch.Count;
             throw;
         }
+    }
+
+    private async Task<long> CommitAloneAsync(CommitRequest request, CancellationToken ct)
+    {
+        var (next, refused) = (await store.CommitManyAsync([request], ct: ct)).Outcomes[0];
+        return refused is null ? next : throw refused;
     }
 
     /// <summary>

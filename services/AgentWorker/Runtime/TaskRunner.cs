@@ -1,3 +1,4 @@
+using Agents.Micro.Storage.Usage;
 using System.Data.Common;
 using Agents.Micro.AgentWorker.Tools;
 using Agents.Micro.ServiceDefaults.Data;
@@ -19,6 +20,7 @@ public sealed class TaskRunner(
     EventNotifier notifier,
     RunStateLoader states,
     IImageLoader images,
+    UsageBudget budget,
     ISendEndpointProvider send,
     IOptions<WorkerOptions> options,
     ILogger<TaskRunner> log)
@@ -221,7 +223,7 @@ public sealed class TaskRunner(
         }
 
         var context = new ToolContext(task.UserId, task.Id, task.ConversationId);
-        var loop = new AgentLoop(model, tools, eventLog, state, settings, context, (p, c) => images.LoadAsync(task.UserId, p, c));
+        var loop = new AgentLoop(model, tools, eventLog, state, settings, context, (p, c) => images.LoadAsync(task.UserId, p, c), budget);
         var outcome = await loop.RunAsync(decision, ct);
         return outcome == LoopOutcome.Completed ? "completed" : "interrupted";
     }

@@ -69,7 +69,7 @@ public static class AgentEndpoints
             Api = "agent",
         };
         var r = await submitter.SubmitAsync(new SubmitRequest(actor, body.SessionId, true, body.TaskId, options), ct);
-        if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
+        if (r.Task is not { } t) return r.Refusal(ctx.Response);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.PublicId));
     }
@@ -84,7 +84,7 @@ public static class AgentEndpoints
         if (AgentAccess.ActAs(ctx.Caller(), body.UserId!) is not { } actor) return ApiError.Forbidden(AgentAccess.Forbidden(body.UserId!));
 
         var r = await resumer.ResumeAsync(actor, body.TaskId!, body.SessionId, null, body.ResponseType, body.ArgsElement(), ct);
-        if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
+        if (r.Task is not { } t) return r.Refusal(ctx.Response);
         return TypedResults.Ok(new AgentTaskIds(t.UserId, t.ConversationId, t.PublicId));
     }
 

@@ -50,7 +50,7 @@ public static class MessageEndpoints
             Api = "v1",
         };
         var result = await submitter.SubmitAsync(new SubmitRequest(ctx.Caller(), conversationId, false, null, options), ct);
-        if (result.Task is not { } t) return ApiError.Status(result.Status, result.Error!);
+        if (result.Task is not { } t) return result.Refusal(ctx.Response);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Json(new SendMessageResponse(true, t.PublicId, t.ConversationId, t.Status, t.CreatedAt), statusCode: 202);
     }

@@ -86,7 +86,7 @@ public static class TaskEndpoints
         var (body, invalid) = await StrictJson.ReadAsync<ResumeTaskRequest>(ctx.Request);
         if (body is null) return invalid!;
         var r = await resumer.ResumeAsync(ctx.Caller(), task_id, null, body.InterruptId, body.ResponseType, body.ArgsElement(), ct);
-        if (r.Task is not { } t) return ApiError.Status(r.Status, r.Error!);
+        if (r.Task is not { } t) return r.Refusal(ctx.Response);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
         return TypedResults.Ok(new ResumeResponse(true, t.PublicId, t.ConversationId, Agents.Micro.Storage.Tasks.TaskStatus.Running));
     }

@@ -4,7 +4,7 @@ using Agents.Micro.ServiceDefaults.Telemetry;
 namespace Agents.Micro.TaskApi.Tasks;
 
 /// <summary>Applies a human decision to an interrupted task: exactly one concurrent resume wins, the rest get 409.</summary>
-public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher, Microsoft.Extensions.Options.IOptions<TaskLimitOptions> limits)
+public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher, TaskSubmitter submitter, Agents.Micro.Storage.Usage.UsageBudget budget)
 {
     public async Task<SubmitResult> ResumeAsync(CallerIdentity caller, string taskId, string? sessionId, string? interruptId,
         string? responseType, JsonElement? args, CancellationToken ct)
@@ -23,8 +23,10 @@ public sealed class TaskResumer(ITaskStore store, TaskDispatcher dispatcher, Mic
 
         // A resume is counted like a send: the interrupted task already counts under the cap, so this refuses only a user
         // who is over it (the cap was lowered), never lets one go beyond it.
-        var cap = limits.Value.MaxActivePerUser;
-        if (await store.CountActiveAsync(caller.UserId, ct) > cap) return new(null, 429, TaskSubmitter.TooMany(cap));
+        var (cap, capError) = submitter.Cap(caller.UserId);
+        if (await store.CountActiveAsync(caller.UserId, ct) > cap) return new(null, 429, capError);
+        // A spent token budget would fail the task at its next model call: refuse now, and the interrupt keeps until it resets.
+        if (await budget.CheckAsync(caller.UserId, 0, crossing: false, ct) is { } spent) return new(null, 429, spent.Message, spent.ResetsAt);
 
         var allowed = AllowedOf(task.Interrupt);
         var (decision, error) = ResumeDecision.Parse(task.InterruptId, responseType, args, allowed);

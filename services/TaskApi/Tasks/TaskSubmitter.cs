@@ -1,4 +1,5 @@
 using Agents.Micro.Contracts;
+using Agents.Micro.Storage.Usage;
 using Agents.Micro.ServiceDefaults.Telemetry;
 
 namespace Agents.Micro.TaskApi.Tasks;
@@ -6,12 +7,21 @@ namespace Agents.Micro.TaskApi.Tasks;
 /// <summary>A task to create, as both APIs describe it.</summary>
 public sealed record SubmitRequest(CallerIdentity Caller, string? ConversationId, bool CreateConversationIfMissing, string? TaskId, TaskOptions Options);
 
-/// <summary>The outcome: the task, or an HTTP status with the error a client can act on.</summary>
-public sealed record SubmitResult(TaskRecord? Task, int Status, string? Error);
+/// <summary>The outcome: the task, or an HTTP status with the error a client can act on (and when to retry, for a spent budget).</summary>
+public sealed record SubmitResult(TaskRecord? Task, int Status, string? Error, DateTimeOffset? RetryAt = null)
+{
+    /// <summary>The refusal in the error shape, with <c>Retry-After</c> when it says when to come back.</summary>
+    public JsonHttpResult<ErrorBody> Refusal(HttpResponse response)
+    {
+        if (RetryAt is { } at)
+            response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling((at - DateTimeOffset.UtcNow).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ApiError.Status(Status, Error!);
+    }
+}
 
 /// <summary>Creates a task (row first, then the <c>RunTask</c> command), shared by <c>/api/v1/messages</c> and <c>/agent/invoke</c>.</summary>
 public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, IOptions<ModelCatalogOptions> models,
-    IOptions<TaskLimitOptions> limits)
+    IOptions<TaskLimitOptions> limits, UsageBudget budget)
 {
     public async Task<SubmitResult> SubmitAsync(SubmitRequest r, CancellationToken ct)
     {
@@ -21,8 +31,10 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
         if (r.Options.Images.Count > 0 && !model.Vision)
             return new(null, 400, $"model '{r.Options.ModelKey ?? models.Value.Default}' does not accept images; pick a vision model with model_key");
 
+        if (await budget.CheckAsync(r.Caller.UserId, 0, crossing: false, ct) is { } spent) return new(null, 429, spent.Message, spent.ResetsAt);
+
         // One transaction: the per-user cap (exact under racing sends), the conversation, the task. A refusal writes nothing.
-        var cap = limits.Value.MaxActivePerUser;
+        var (cap, capError) = Cap(r.Caller.UserId);
         var fresh = r.ConversationId is null;
         var start = DateTimeOffset.UtcNow;
         for (var clash = 0; ; clash++)
@@ -54,7 +66,7 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
                 case CreateTaskResult.ConversationExists:
                     throw new InvalidOperationException("could not allocate a conversation id");
                 case CreateTaskResult.TooManyActive:
-                    return new(null, 429, TooMany(cap));
+                    return new(null, 429, capError);
                 case CreateTaskResult.ConversationBusy:
                     return new(null, 409, $"conversation '{conversationId}' already has a running or interrupted task; wait for it, resume it or cancel it");
                 case CreateTaskResult.DuplicateTaskId:
@@ -70,6 +82,18 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
             dispatcher.DispatchInBackground(task, "new");
             return new(task, 202, null);
         }
+    }
+
+    /// <summary>
+    /// The most active tasks the user may have, and the refusal beyond it: <c>Tasks:MaxActivePerUser</c>, or the user's
+    /// concurrent-task budget where that is lower.
+    /// </summary>
+    public (int Cap, string Error) Cap(string userId)
+    {
+        var cap = limits.Value.MaxActivePerUser;
+        return budget.For(userId).ConcurrentTasks is > 0 and var own && own < cap
+            ? (own, $"concurrent task budget: you already have {own} queued, running or waiting for approval (Budgets:ConcurrentTasks); wait for one to finish or cancel one, then retry")
+            : (cap, TooMany(cap));
     }
 
     public static string TooMany(int cap) =>

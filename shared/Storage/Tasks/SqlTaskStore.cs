@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Text;
 using Agents.Micro.ServiceDefaults.Data;
 using Dapper;
+using Agents.Micro.Storage.Usage;
 using Agents.Micro.Storage.Webhooks;
 using Npgsql;
 
@@ -29,6 +30,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         await CreateTablesAsync(ct);
         // Transitions write the webhook deliveries they owe in their own transaction: the tables are the task store's.
         await db.EnsureSchemaAsync("task_store", WebhookOutbox.Schema(), ct);
+        // And the model calls' tokens they carry.
+        await db.EnsureSchemaAsync("task_store", UsageStore.Schema(), ct);
         // Added after the first release: the W3C traceparent of the request that created the task, so that its
         // resume, cancel and retries link to the trace where it began. Additive; older rows keep NULL.
         await AddColumnIfMissingAsync("tasks", "trace_parent", "TEXT NULL", ct);
@@ -654,6 +657,16 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 , v AS (UPDATE conversations cv SET updated_at = {at} FROM u WHERE cv.user_id = u.user_id AND cv.id = u.conversation_id)
                 """);
         }
+        if (r.Usage is { Count: > 0 } usage)
+        {
+            sql.Append($"""
+                , mu AS (INSERT INTO model_usage(task_id, user_id, conversation_id, model, at, input_tokens, output_tokens, reasoning_tokens)
+                  SELECT u.id, u.user_id, u.conversation_id, x.model, x.at, x.i, x.o, x.r
+                  FROM u, unnest({P(usage.Select(m => m.Model).ToArray())}::text[], {P(usage.Select(m => m.At).ToArray())}::float8[],
+                                 {P(usage.Select(m => (long)m.InputTokens).ToArray())}::int8[], {P(usage.Select(m => (long)m.OutputTokens).ToArray())}::int8[],
+                                 {P(usage.Select(m => (long)m.ReasoningTokens).ToArray())}::int8[]) AS x(model, at, i, o, r))
+                """);
+        }
         if (WebhookOutbox.EventOf(r.Transition) is { } hook)
             sql.Append($", w AS ({WebhookOutbox.InsertSql(true, hook, $"SELECT id, COALESCE(client_id, id) AS public_id, user_id, {WebhookOutbox.WebhookIdOf(true, "options")} AS webhook_id, next_idx - 1 AS idx FROM u", at)})");
         // Matched: where the log ends now. Not matched: where it ends if the lease is still this attempt's (the
@@ -699,6 +712,12 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     continue;
                 }
                 await InsertEventsAsync(conn, tx, r.Lease.TaskId, row.NextIdx - r.Events.Count, r.Events);
+                foreach (var m in r.Usage ?? [])
+                    await conn.ExecuteAsync(
+                        """
+                        INSERT INTO model_usage(task_id, user_id, conversation_id, model, at, input_tokens, output_tokens, reasoning_tokens)
+                        VALUES (@t, @u, @c, @m, @at, @i, @o, @r)
+                        """, new { t = r.Lease.TaskId, u = row.UserId, c = row.ConversationId, m = m.Model, at = m.At, i = m.InputTokens, o = m.OutputTokens, r = m.ReasoningTokens }, tx);
                 if (WebhookOutbox.EventOf(r.Transition) is { } hook)
                     await conn.ExecuteAsync(WebhookOutbox.InsertSql(false, hook,
                         $"SELECT @id AS id, @pid AS public_id, @u AS user_id, {WebhookOutbox.WebhookIdOf(false, "@o")} AS webhook_id, @idx AS idx", "@now"),

@@ -133,7 +133,8 @@ public sealed record ClaimRequest(Func<TaskRecord, NewEvent>? StartedEvent = nul
 
 /// <summary>One task's step to commit (<see cref="ITaskStore.CommitAsync"/>); several tasks' steps commit together in <see cref="ITaskStore.CommitManyAsync"/>.</summary>
 public sealed record CommitRequest(TaskLease Lease, IReadOnlyList<NewEvent> Events, TaskTransition? Transition = null,
-    (long Step, string StateJson)? Checkpoint = null, IReadOnlyList<HistoryMessage>? History = null, long? ExpectedNextIdx = null)
+    (long Step, string StateJson)? Checkpoint = null, IReadOnlyList<HistoryMessage>? History = null, long? ExpectedNextIdx = null,
+    IReadOnlyList<Usage.ModelUsage>? Usage = null)
 {
     /// <summary>The step frees the task's lease for someone else's turn (it ended or waits for a human).</summary>
     public bool FreesSlot => Transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel or TaskTransition.Interrupt;

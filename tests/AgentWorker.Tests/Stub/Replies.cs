@@ -14,7 +14,8 @@ public static class Replies
 {
     public const string Model = "stub-model-2025";
 
-    public static Reply Stream(IEnumerable<JsonObject> deltas, string finishReason = "stop", int promptTokens = 11, int completionTokens = 7) =>
+    public static Reply Stream(IEnumerable<JsonObject> deltas, string finishReason = "stop", int promptTokens = 11, int completionTokens = 7,
+        int? reasoningTokens = null) =>
         async (http, request) =>
         {
             var includeUsage = request.TryGetProperty("stream_options", out var so) && so.ValueKind == JsonValueKind.Object
@@ -38,6 +39,9 @@ public static class Replies
                         ["total_tokens"] = promptTokens + completionTokens,
                     },
                 };
+                // As OpenAI reports a reasoning model's thinking: part of completion_tokens.
+                if (reasoningTokens is { } r)
+                    usage["usage"]!["completion_tokens_details"] = new JsonObject { ["reasoning_tokens"] = r };
                 await WriteAsync(http, usage.ToJsonString());
             }
             await WriteAsync(http, "[DONE]");

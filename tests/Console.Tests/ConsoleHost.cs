@@ -50,6 +50,11 @@ public sealed class ConsoleHost : IAsyncLifetime
             ["Mcp__Servers__everything__Arguments__0"] = McpTestServers.Everything,
             ["Mcp__Servers__everything__Arguments__1"] = "stdio",
             ["Mcp__Servers__down__Url"] = $"http://127.0.0.1:{TestEnv.FreePort()}/mcp",
+            // Webhooks to the tests' local receiver, and a budget to show.
+            ["Webhooks__AllowHttp"] = "true",
+            ["Webhooks__AllowedNetworks__0"] = "127.0.0.0/8",
+            ["Webhooks__SweepSeconds"] = "5",
+            ["Budgets__Default__TokensPerMonth"] = "100000000",
         });
         Token = await TestEnv.DevTokenAsync(_dataDir);
         Api = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };

@@ -356,6 +356,70 @@ public sealed class ConsoleTests(ConsoleHost host)
     }
 
     [Fact]
+    public async Task UsageTab_ShowsThisMonthsTokens_ByDayAndModel_AndTheBudget()
+    {
+        await using var tab = await host.OpenAsync();
+        await tab.SignedInAsync();
+        var page = tab.Page;
+        var turn = await tab.SendAsync("hello usage");
+        await Expect(turn.Locator(".turn-status")).ToContainTextAsync("completed", new() { Timeout = 20_000 });
+
+        await page.Locator(".tabs a[data-view=usage]").ClickAsync();
+        var usage = await host.Api.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/usage");
+        var total = usage.GetProperty("totals").GetProperty("total_tokens").GetInt64();
+        Assert.True(total > 0);
+        await Expect(page.Locator("#usage-summary")).ToContainTextAsync($"This month: {total.ToString("N0", System.Globalization.CultureInfo.GetCultureInfo("en-US"))} tokens");
+        await Expect(page.Locator($"#usage-days tr[data-day='{DateTime.UtcNow:yyyy-MM-dd}']")).ToBeVisibleAsync();
+        await Expect(page.Locator("#usage-models tr")).Not.ToHaveCountAsync(0);
+        await Expect(page.Locator("#usage-budget")).ToContainTextAsync("of 100,000,000 tokens");
+        await tab.ScreenshotAsync("usage");
+        Assert.Empty(tab.Problems);
+    }
+
+    [Fact]
+    public async Task WebhooksTab_AddsAWebhook_ShowsItsSecretOnce_AndItsDeliveryLogSendsAgain()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var tab = await host.OpenAsync();
+        await tab.SignedInAsync();
+        var page = tab.Page;
+        await page.Locator(".tabs a[data-view=webhooks]").ClickAsync();
+        await page.Locator("#webhook-url").FillAsync(receiver.Url);
+        await page.Locator("#webhook-add button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#webhook-secret")).ToBeVisibleAsync();
+        receiver.Secret = (await page.Locator("#webhook-secret-value").InnerTextAsync()).Trim();
+        Assert.StartsWith("whsec_", receiver.Secret);
+        var row = page.Locator("#webhook-list tr", new() { HasText = receiver.Url });
+        await Expect(row).ToHaveCountAsync(1);
+        var webhookId = await row.GetAttributeAsync("data-webhook");
+
+        try
+        {
+            await page.Locator(".tabs a[data-view=chat]").ClickAsync();
+            var turn = await tab.SendAsync("hello webhook");
+            await Expect(turn.Locator(".turn-status")).ToContainTextAsync("completed", new() { Timeout = 20_000 });
+            var first = (await receiver.WaitForAsync(1))[0];
+            Assert.True(first.Verified, first.VerifyError);
+
+            await page.Locator(".tabs a[data-view=webhooks]").ClickAsync();
+            await Expect(page.Locator($"#webhook-list tr[data-webhook='{webhookId}']")).ToBeVisibleAsync();
+            await Expect(page.Locator("#webhook-secret")).ToBeHiddenAsync(); // never shown again
+            await page.Locator($"#webhook-list tr[data-webhook='{webhookId}'] button", new() { HasText = "Deliveries" }).ClickAsync();
+            var delivery = page.Locator("#delivery-list tr").First;
+            await Expect(delivery.Locator(".status")).ToHaveTextAsync("delivered");
+            await delivery.Locator("button", new() { HasText = "Send again" }).ClickAsync();
+            var again = await receiver.WaitForAsync(2);
+            Assert.Equal(again[0].Id, again[1].Id);
+            await tab.ScreenshotAsync("webhooks");
+            Assert.Empty(tab.Problems);
+        }
+        finally
+        {
+            await host.Api.DeleteAsync($"/api/v1/webhooks/{webhookId}");
+        }
+    }
+
+    [Fact]
     public async Task MemoryList_SearchFindsAMemory_AndDeleteRemovesIt()
     {
         var marker = "kumquat" + Guid.NewGuid().ToString("N")[..6];

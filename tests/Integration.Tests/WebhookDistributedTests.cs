@@ -13,7 +13,7 @@ public class WebhookDistributedFixture : DistributedFixture
         ("Webhooks:AllowedNetworks:0", "127.0.0.0/8"),
         ("Webhooks:FirstRetrySeconds", "0.5"),
         ("Webhooks:MaxRetryIntervalSeconds", "1"),
-        ("Webhooks:PollSeconds", "0.2"),
+        ("Webhooks:SweepSeconds", "5"),
         ("Webhooks:TimeoutSeconds", "20"),
     ];
 }

@@ -13,7 +13,7 @@ public sealed class WebhookApp : EmbeddedApp
         ("Webhooks:AllowHttp", "true"),
         ("Webhooks:AllowedNetworks:0", "127.0.0.0/8"),
         ("Webhooks:FirstRetrySeconds", "0.2"),
-        ("Webhooks:PollSeconds", "0.1"),
+        ("Webhooks:SweepSeconds", "5"),
         ("Webhooks:TimeoutSeconds", "3"),
     ];
 }

@@ -14,6 +14,9 @@ public sealed class StoreFixture : IAsyncLifetime
 
     public SqlTaskStore Get(string provider) => provider == "postgres" ? Postgres : Sqlite;
 
+    /// <summary>The PostgreSQL database's connection string, for a test that holds locks of its own.</summary>
+    public string PostgresConnectionString => _pg!.ConnectionString;
+
     public async ValueTask InitializeAsync()
     {
         _pg = await TestEnv.CreatePgDatabaseAsync();

@@ -691,7 +691,7 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         }
         var schemas = r.Body.GetProperty("components").GetProperty("schemas");
         string[] Props(string schema) => ApiResponse.Fields(schemas.GetProperty(schema).GetProperty("properties"));
-        Assert.Equal(["max_iterations", "model_key", "query", "run_mode", "session_id", "system_message", "task_id", "thinking_mode", "user_id", "webhook_url"], Props(nameof(AgentRequest)));
+        Assert.Equal(["if_busy", "max_iterations", "model_key", "query", "run_mode", "session_id", "system_message", "task_id", "thinking_mode", "user_id", "webhook_url"], Props(nameof(AgentRequest)));
         Assert.Equal(["args", "response_type", "session_id", "task_id", "user_id"], Props(nameof(InterruptResponse)));
         // The request records' limits come from the same annotations the server enforces; required members are not nullable.
         var invokeSchema = schemas.GetProperty(nameof(AgentRequest));
@@ -718,8 +718,8 @@ public sealed class AgentApiTests(TaskApiFactory api) : IClassFixture<TaskApiFac
         foreach (var (served, inSpec) in new[] { ("SendMessageRequest", "SendMessageRequest"), ("SendMessageResponse", "SendMessageResponse"),
                      ("CreateConversationResponse", "CreateConversationResponse"), ("ErrorResponse", "ErrorResponse"), ("TaskEventDto", "TaskEvent") })
         {
-            // The one addition to a spec shape: a send may name a webhook (documented in the served document).
-            Assert.Equal(spec.PropertiesOf(inSpec).Concat(served == "SendMessageRequest" ? ["webhook_url"] : []).Order(), Props(served).Order());
+            // The additions to a spec shape: a send may name a webhook and say what to do if busy (documented in the served document).
+            Assert.Equal(spec.PropertiesOf(inSpec).Concat(served == "SendMessageRequest" ? ["webhook_url", "if_busy"] : []).Order(), Props(served).Order());
         }
         Assert.Equal(["data", "success"], Props(nameof(TaskPollResponse)));
         Assert.Equal(["created_at", "error", "events", "next_offset", "queue_position", "status", "task_id", "updated_at"], Props(nameof(TaskPollData)));

@@ -8,7 +8,7 @@ namespace Agents.Micro.AgentWorker.Runtime;
 /// <c>Worker:EventFlushMs</c> apart while streaming, and always at a step boundary together with the checkpoint.
 /// </summary>
 /// <param name="commit">Where a batch goes: the worker's <see cref="GroupCommitter"/> (with other tasks' batches), or by default the store on its own.</param>
-public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Action<long, bool>? onCommitted = null,
+public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Action<long, bool, bool>? onCommitted = null,
     Func<CommitRequest, CancellationToken, Task<long>>? commit = null)
 {
     private readonly List<NewEvent> _buffer = [];
@@ -91,7 +91,7 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         NextIndex = next;
         AgentMetrics.EventsAppended.Add(batch.Count);
         // Only an ending wakes readers as "finished": an interrupt pauses the task, and its readers keep following it.
-        onCommitted?.Invoke(next, transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel);
+        onCommitted?.Invoke(next, transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel, transition is TaskTransition.Interrupt);
     }
 
     private (long Step, string StateJson)? _pendingCheckpoint;

@@ -21,8 +21,8 @@ public sealed class EventNotifier
         _ = Task.Run(PublishLoopAsync);
     }
 
-    public void Notify(string taskId, long nextIdx, bool terminal) =>
-        _pending.Writer.TryWrite((new TaskEventsAppended(taskId, nextIdx, terminal), Activity.Current?.Context ?? default));
+    public void Notify(string taskId, long nextIdx, bool terminal, bool paused = false) =>
+        _pending.Writer.TryWrite((new TaskEventsAppended(taskId, nextIdx, terminal, paused), Activity.Current?.Context ?? default));
 
     private async Task PublishLoopAsync()
     {
@@ -44,7 +44,7 @@ public sealed class EventNotifier
             try
             {
                 // A reader only needs the newest end of each task's log.
-                var newest = batch.GroupBy(n => n.TaskId).Select(g => g.MaxBy(n => n.NextIdx)! with { Terminal = g.Any(n => n.Terminal) }).ToList();
+                var newest = batch.GroupBy(n => n.TaskId).Select(g => g.MaxBy(n => n.NextIdx)! with { Terminal = g.Any(n => n.Terminal), Paused = g.Any(n => n.Paused) }).ToList();
                 // Bounded: a broker that is away delays the notices (they merge meanwhile), it never piles up sends.
                 using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 var publish = newest.Count == 1 ? _bus.Publish(newest[0], bounded.Token) : _bus.Publish(new TaskEventsAppendedBatch(newest), bounded.Token);

@@ -58,8 +58,36 @@ public sealed class RunStateLoader(ITaskStore store, IRequestClient<RecallMemori
             if (start >= 0) state.Messages.AddRange(msgs.Skip(start));
         }
         state.OwnFrom = state.Messages.Count;
+        if (taskOptions.IfBusy == IfBusy.Interrupt && taskOptions.Supersedes is { } stopped)
+            await AddStoppedTurnAsync(state, stopped, ct);
         state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = taskOptions.Message ?? "", Images = taskOptions.Images.Count > 0 ? taskOptions.Images : null });
         return state;
+    }
+
+    /// <summary>
+    /// if_busy=interrupt: the task this one stopped keeps what it wrote. Its turn (the message and the answer it had
+    /// streamed) was not added to the history, as a stopped task's is not, so it goes into this task's own turn, and
+    /// with it into the history once this task ends. A stopped task that finished first is in the history already.
+    /// </summary>
+    private async Task AddStoppedTurnAsync(AgentState state, string stoppedId, CancellationToken ct)
+    {
+        var stopped = await store.GetTaskAsync(stoppedId, ct);
+        if (stopped is null || stopped.Status != Agents.Micro.Storage.Tasks.TaskStatus.Cancelled) return;
+        var text = new System.Text.StringBuilder();
+        for (long from = 0; ;)
+        {
+            var events = await store.ReadEventsAsync(stoppedId, from, 1000, ct);
+            foreach (var e in events.Where(e => e.Type == EventTypes.TextChunk))
+                text.Append(System.Text.Json.JsonDocument.Parse(e.Data).RootElement.GetProperty("content").GetString());
+            if (events.Count < 1000) break;
+            from = events[^1].Idx + 1;
+        }
+        state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = stopped.Query });
+        state.Messages.Add(new ChatMessage
+        {
+            Role = ChatMessage.Assistant,
+            Content = (text.Length > 0 ? text + "\n\n" : "") + "[stopped here: the user sent the next message]",
+        });
     }
 
     private async Task<IReadOnlyList<string>> RecallAsync(TaskRecord task, int limit, CancellationToken ct)

@@ -92,7 +92,7 @@ public sealed class TaskRunner(
         var started = Stopwatch.StartNew();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token);
         linked.CancelAfter(TimeSpan.FromSeconds(o.TaskTimeoutSeconds));
-        Action<long, bool> notify = (next, terminal) => notifier.Notify(task.Id, next, terminal);
+        Action<long, bool, bool> notify = (next, terminal, paused) => notifier.Notify(task.Id, next, terminal, paused);
         var eventLog = new EventLog(store, lease, o.EventFlushMs, notify, committer.CommitAsync)
         {
             NextIndex = task.NextIdx,
@@ -153,7 +153,7 @@ public sealed class TaskRunner(
         }
     }
 
-    private async Task<string> RunLoopAsync(ClaimedRun run, EventLog eventLog, Action<long, bool> notify, CancellationToken ct)
+    private async Task<string> RunLoopAsync(ClaimedRun run, EventLog eventLog, Action<long, bool, bool> notify, CancellationToken ct)
     {
         var o = options.Value;
         var task = run.Task;
@@ -170,7 +170,7 @@ public sealed class TaskRunner(
             {
                 // task_started was committed with the claim, so a client sees its task picked up without waiting for the
                 // memory recall (a request to another service) that follows.
-                notify(task.NextIdx, false);
+                notify(task.NextIdx, false, false);
                 AgentMetrics.TasksStarted.Add(1, new KeyValuePair<string, object?>("model", taskOptions.ModelKey ?? models.DefaultKey), new("mode", settings.Mode));
             }
             else

@@ -87,13 +87,16 @@ async function signIn(token) {
 function route() {
   if (!state.token) return;
   const view = (location.hash || '#chat').slice(1);
-  const known = ['chat', 'files', 'memory', 'tools'].includes(view) ? view : 'chat';
-  for (const v of ['chat', 'files', 'memory', 'tools']) $('view-' + v).hidden = v !== known;
+  const views = ['chat', 'files', 'memory', 'tools', 'usage', 'webhooks'];
+  const known = views.includes(view) ? view : 'chat';
+  for (const v of views) $('view-' + v).hidden = v !== known;
   for (const a of document.querySelectorAll('.tabs a')) a.classList.toggle('active', a.dataset.view === known);
   if (known === 'chat') loadConversations().catch(fail);
   if (known === 'files') loadFiles(state.filesPath).catch(fail);
   if (known === 'memory') loadMemories(true).catch(fail);
   if (known === 'tools') loadTools().catch(fail);
+  if (known === 'usage') loadUsage().catch(fail);
+  if (known === 'webhooks') { $('webhook-secret').hidden = true; loadWebhooks().catch(fail); } // a secret is shown once
 }
 
 // ------------------------------------------------------------------ conversations
@@ -593,6 +596,64 @@ async function loadTools() {
     el('li', { class: 'memory-item', 'data-server': u.server }, `Tool server ${u.server} is unavailable: ${u.reason}`)));
 }
 
+// ------------------------------------------------------------------ usage
+
+// This month's model tokens (the API's default period), by day and by model, and where the budgets stand.
+async function loadUsage() {
+  const u = await api('GET', '/api/v1/usage');
+  const n = (x) => x.toLocaleString('en-US');
+  $('usage-summary').textContent = `This month: ${n(u.totals.total_tokens)} tokens (${n(u.totals.input_tokens)} in, ${n(u.totals.output_tokens)} out) in ${n(u.totals.model_calls)} model calls over ${n(u.totals.tasks)} tasks.`;
+  const b = u.budget;
+  const parts = [];
+  if (b.tokens_per_day != null) parts.push(`today ${n(b.used_today)} of ${n(b.tokens_per_day)} tokens (resets ${b.day_resets_at})`);
+  if (b.tokens_per_month != null) parts.push(`this month ${n(b.used_this_month)} of ${n(b.tokens_per_month)} tokens (resets ${b.month_resets_at})`);
+  if (b.concurrent_tasks != null) parts.push(`${b.active_tasks} of ${b.concurrent_tasks} tasks at once`);
+  $('usage-budget').textContent = parts.length ? 'Budget: ' + parts.join('; ') + '.' : 'No budget limits your use.';
+  $('usage-days').replaceChildren(...u.by_day.map((d) => el('tr', { 'data-day': d.day },
+    el('td', {}, d.day), el('td', {}, n(d.usage.input_tokens)), el('td', {}, n(d.usage.output_tokens)),
+    el('td', {}, n(d.usage.model_calls)), el('td', {}, n(d.usage.tasks)))));
+  $('usage-models').replaceChildren(...u.by_model.map((m) => el('tr', { 'data-model': m.model },
+    el('td', {}, el('code', {}, m.model)), el('td', {}, n(m.usage.input_tokens)), el('td', {}, n(m.usage.output_tokens)),
+    el('td', { class: 'hide-narrow' }, n(m.usage.reasoning_tokens)))));
+}
+
+// ------------------------------------------------------------------ webhooks
+
+async function loadWebhooks() {
+  const data = await api('GET', '/api/v1/webhooks');
+  $('webhook-list').replaceChildren(...data.items.map((w) => {
+    const show = el('button', { type: 'button', class: 'link' }, 'Deliveries');
+    show.addEventListener('click', () => loadDeliveries(w).catch(fail));
+    const remove = el('button', { type: 'button', class: 'link' }, 'Delete');
+    remove.addEventListener('click', async () => {
+      if (!confirm(`Delete the webhook to ${w.url}? Nothing more is sent to it.`)) return;
+      try { await api('DELETE', `/api/v1/webhooks/${encodeURIComponent(w.webhook_id)}`); $('deliveries').hidden = $('deliveries-title').hidden = true; await loadWebhooks(); } catch (err) { fail(err); }
+    });
+    return el('tr', { 'data-webhook': w.webhook_id },
+      el('td', {}, el('code', {}, w.url)), el('td', { class: 'hide-narrow muted' }, w.events.join(', ')),
+      el('td', {}, w.all_tasks ? 'all' : 'named with webhook_url'), el('td', {}, show, ' ', remove));
+  }));
+}
+
+// A webhook's delivery log: each event sent to it, its attempts, and "send again".
+async function loadDeliveries(w) {
+  const data = await api('GET', `/api/v1/webhooks/${encodeURIComponent(w.webhook_id)}/deliveries`);
+  $('deliveries-title').textContent = `Deliveries to ${w.url}`;
+  $('deliveries-title').hidden = $('deliveries').hidden = false;
+  $('delivery-list').replaceChildren(...data.items.map((d) => {
+    const last = d.attempt_log[d.attempt_log.length - 1];
+    const again = el('button', { type: 'button', class: 'link' }, 'Send again');
+    again.addEventListener('click', async () => {
+      try { await api('POST', `/api/v1/webhooks/${encodeURIComponent(w.webhook_id)}/deliveries/${encodeURIComponent(d.delivery_id)}/resend`); await loadDeliveries(w); } catch (err) { fail(err); }
+    });
+    return el('tr', { 'data-delivery': d.delivery_id },
+      el('td', {}, d.event_type), el('td', {}, el('code', {}, d.task_id)), el('td', { class: 'status' }, d.status),
+      el('td', {}, String(d.attempts)),
+      el('td', { class: 'hide-narrow muted' }, last ? `${last.status_code ?? '—'} in ${Math.round(last.latency_ms)} ms${last.error ? ': ' + last.error : ''}` : 'not yet'),
+      el('td', {}, again));
+  }));
+}
+
 // ------------------------------------------------------------------ helpers
 
 function el(tag, attrs, ...children) {
@@ -644,6 +705,16 @@ document.addEventListener('DOMContentLoaded', () => {
     try { await api('POST', '/api/v1/memories', { content }); $('memory-content').value = ''; await loadMemories(true); } catch (err) { fail(err); }
   });
   $('memory-more').addEventListener('click', () => loadMemories(false).catch(fail));
+  $('webhook-add').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const created = await api('POST', '/api/v1/webhooks', { url: $('webhook-url').value.trim(), all_tasks: $('webhook-all').checked });
+      $('webhook-secret-value').textContent = created.secret;
+      $('webhook-secret').hidden = false;
+      $('webhook-url').value = '';
+      await loadWebhooks();
+    } catch (err) { fail(err); }
+  });
   window.addEventListener('hashchange', route);
   if (state.token) signIn(state.token); else signOut();
 });

@@ -24,6 +24,6 @@ public sealed class TaskEventsAppendedConsumer(TaskEventHub hub, WebhookSender w
     private void Notify(TaskEventsAppended m)
     {
         hub.Notify(m.TaskId, m.NextIdx, m.Terminal);
-        if (m.Terminal) webhooks.Nudge();
+        if (m.Terminal || m.Paused) webhooks.Nudge();
     }
 }

@@ -66,6 +66,7 @@ public static class AgentEndpoints
             ThinkingMode = body.ThinkingMode,
             MaxIterations = body.MaxIterations,
             WebhookId = webhookId,
+            IfBusy = body.IfBusy,
             Api = "agent",
         };
         var r = await submitter.SubmitAsync(new SubmitRequest(actor, body.SessionId, true, body.TaskId, options), ct);
@@ -119,7 +120,7 @@ public static class AgentEndpoints
         if (await store.GetConversationAsync(user_id, session_id, ct) is null)
             return ApiError.NotFound($"session '{session_id}' of user '{user_id}' not found");
         var tasks = await store.ListTasksAsync(user_id, session_id, ct);
-        return TypedResults.Ok(new TaskInfoResponse(tasks.Select(t => t.PublicId).ToList(), tasks.Select(t => new AgentTaskItem(t.PublicId, t.Status)).ToList()));
+        return TypedResults.Ok(new TaskInfoResponse(tasks.Select(t => t.PublicId).ToList(), tasks.Select(t => new AgentTaskItem(t.PublicId, TaskStatus.Public(t.Status))).ToList()));
     }
 
     /// <summary>
@@ -153,11 +154,11 @@ public static class AgentEndpoints
             TaskStatus.Cancelled => await CancelReasonAsync(t, store, ct),
             _ => null,
         };
-        var last = t.Status == TaskStatus.Running ? null : new AgentResponse(
+        var last = t.Status is TaskStatus.Running or TaskStatus.Queued ? null : new AgentResponse(
             t.ConversationId, t.PublicId, t.Status, t.UpdatedAt, message,
             t.Status == TaskStatus.Completed ? ParseJson(t.Result) : null,
             t.Status == TaskStatus.Interrupted ? ParseJson(t.Interrupt) : null);
-        return new SessionStatusResponse(t.UserId, t.ConversationId, t.PublicId, t.Status, message, t.Query, t.UpdatedAt, last,
+        return new SessionStatusResponse(t.UserId, t.ConversationId, t.PublicId, TaskStatus.Public(t.Status), message, t.Query, t.UpdatedAt, last,
             await store.QueuePositionAsync(t, UnixTime.Now(), ct));
     }
 

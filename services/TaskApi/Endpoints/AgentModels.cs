@@ -18,7 +18,8 @@ public sealed record AgentRequest(
     [property: AllowedValues("fast", "thinking", "deep", null), Description("addition: fast | thinking | deep, as in v1")] string? RunMode = null,
     [property: Description("addition: as in v1")] bool? ThinkingMode = null,
     [property: Range(1, 50), Description("addition: 1..50, as in v1")] int? MaxIterations = null,
-    [property: StringLength(2000), Description(WebhookUrlDescription.Text)] string? WebhookUrl = null);
+    [property: StringLength(2000), Description(WebhookUrlDescription.Text)] string? WebhookUrl = null,
+    [property: AllowedValues("reject", "enqueue", "interrupt", "rollback", null), Description(WebhookUrlDescription.IfBusy)] string? IfBusy = null);
 
 /// <summary>Resumes an interrupted run (POST /agent/resume).</summary>
 public sealed record InterruptResponse(

@@ -53,6 +53,6 @@ public static class ConversationEndpoints
             return ApiError.NotFound($"conversation '{conversation_id}' not found");
         var tasks = await store.ListTasksAsync(user, conversation_id, ct);
         return TypedResults.Ok(new ListConversationTasksResponse(true, conversation_id, tasks
-            .Select(t => new ConversationTaskItem(t.PublicId, t.Status, t.Query, t.CreatedAt, t.UpdatedAt, t.NextIdx)).ToList()));
+            .Select(t => new ConversationTaskItem(t.PublicId, TaskStatus.Public(t.Status), t.Query, t.CreatedAt, t.UpdatedAt, t.NextIdx)).ToList()));
     }
 }

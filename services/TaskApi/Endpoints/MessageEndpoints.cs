@@ -47,11 +47,12 @@ public static class MessageEndpoints
             ThinkingMode = body.ThinkingMode,
             MaxIterations = body.MaxIterations,
             WebhookId = webhookId,
+            IfBusy = body.IfBusy,
             Api = "v1",
         };
         var result = await submitter.SubmitAsync(new SubmitRequest(ctx.Caller(), conversationId, false, null, options), ct);
         if (result.Task is not { } t) return result.Refusal(ctx.Response);
         TaskApiTelemetry.AddTraceIdHeader(ctx.Response);
-        return TypedResults.Json(new SendMessageResponse(true, t.PublicId, t.ConversationId, t.Status, t.CreatedAt), statusCode: 202);
+        return TypedResults.Json(new SendMessageResponse(true, t.PublicId, t.ConversationId, TaskStatus.Public(t.Status), t.CreatedAt), statusCode: 202);
     }
 }

@@ -65,7 +65,7 @@ public static class TaskEndpoints
     }
 
     public static TaskPollData ToPollData(TaskRecord task, IReadOnlyList<StoredEvent> events, long from) => new(
-        task.PublicId, task.Status, task.CreatedAt, task.UpdatedAt, task.Error,
+        task.PublicId, TaskStatus.Public(task.Status), task.CreatedAt, task.UpdatedAt, task.Error,
         events.Select(e => new TaskEventDto(e.Idx, e.Type, JsonElement.Parse(e.Data), e.Ts)).ToList(),
         events.Count > 0 ? events[^1].Idx + 1 : from);
 

@@ -17,10 +17,14 @@ public sealed record SendMessageRequest(
     [property: AllowedValues("fast", "thinking", "deep", null), Description("运行模式:fast | thinking | deep;若传入则优先使用")] string? RunMode = null,
     [property: Description("是否开启思考模式(true/false)")] bool? ThinkingMode = null,
     [property: Range(1, 50), Description("最大迭代次数(1..50)")] int? MaxIterations = null,
-    [property: StringLength(2000), Description(WebhookUrlDescription.Text)] string? WebhookUrl = null);
+    [property: StringLength(2000), Description(WebhookUrlDescription.Text)] string? WebhookUrl = null,
+    [property: AllowedValues("reject", "enqueue", "interrupt", "rollback", null), Description(WebhookUrlDescription.IfBusy)] string? IfBusy = null);
 
 internal static class WebhookUrlDescription
 {
+    public const string IfBusy = "addition: when the conversation already has a running or interrupted task: reject (default, 409), " +
+        "enqueue (run after it), interrupt (stop it at its next step, keep its output, then run), rollback (cancel it, drop its turn from the history, then run)";
+
     public const string Text = "addition: the URL of one of your webhooks (POST /api/v1/webhooks); this task's events are sent to it even if it does not take all tasks";
 }
 

@@ -59,16 +59,19 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
                 // Where this task's trace began: its resume, cancel and retries link back to it.
                 TraceParent = TraceParent.Current(),
             };
-            switch (await store.CreateTaskAsync(task, r.CreateConversationIfMissing, cap, ct, freshConversation: fresh))
+            switch (await store.CreateTaskAsync(task, r.CreateConversationIfMissing, cap, ct, freshConversation: fresh, ifBusy: r.Options.IfBusy))
             {
                 case CreateTaskResult.ConversationExists when clash < 1000:
+                    continue;
+                // The conversation's task ended and another message started in the same instant: queue behind that one.
+                case CreateTaskResult.ConversationBusy when r.Options.IfBusy is not (null or IfBusy.Reject) && clash < 3:
                     continue;
                 case CreateTaskResult.ConversationExists:
                     throw new InvalidOperationException("could not allocate a conversation id");
                 case CreateTaskResult.TooManyActive:
                     return new(null, 429, capError);
                 case CreateTaskResult.ConversationBusy:
-                    return new(null, 409, $"conversation '{conversationId}' already has a running or interrupted task; wait for it, resume it or cancel it");
+                    return new(null, 409, $"conversation '{conversationId}' already has a running or interrupted task; wait for it, resume it or cancel it, or send with if_busy (enqueue, interrupt, rollback)");
                 case CreateTaskResult.DuplicateTaskId:
                     return new(null, 409, $"task_id '{task.PublicId}' already exists");
                 case CreateTaskResult.ConversationNotFound:
@@ -76,12 +79,29 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
             }
             TaskApiTelemetry.TasksAccepted.Add(1, new KeyValuePair<string, object?>("model", r.Options.ModelKey ?? models.Value.Default),
                 new("mode", TaskApiTelemetry.ModeOf(r.Options)));
+            if (TaskOptions.FromJson(task.Options).Supersedes is { } stopping)
+                await AnnounceStopAsync(stopping, r.Options.IfBusy!);
+            // Queued behind the conversation's task: it starts when that one ends (the ending's transaction makes it runnable).
+            if (task.Status == TaskStatus.Queued) return new(task, 202, null);
             // The row is written and marked sent, so the client gets its answer now rather than after the broker's
             // confirm (a persistent message is confirmed once the broker has it on disk: most of a send's time). The
             // command reaches a worker just as fast; a send that fails clears the mark and the sweep sends it again.
             dispatcher.DispatchInBackground(task, "new");
             return new(task, 202, null);
         }
+    }
+
+    /// <summary>
+    /// Interrupt and rollback stopped the conversation's task: if it was stopped here, its readers and the webhook sender
+    /// are told it ended; if a worker holds it, the worker is told to stop it now (it also reads the flag set in the
+    /// send's transaction with its next lease renewal). Not awaited past the read: a broker that is down slows nothing.
+    /// </summary>
+    private async Task AnnounceStopAsync(string stoppingId, string ifBusy)
+    {
+        if (await store.GetTaskAsync(stoppingId, CancellationToken.None) is not { } stopped) return;
+        _ = TaskStatus.IsTerminal(stopped.Status)
+            ? dispatcher.PublishEventsAppendedAsync(stopped.Id, stopped.NextIdx, true, CancellationToken.None)
+            : dispatcher.PublishCancelAsync(stopped.Id, $"stopped by a newer message (if_busy={ifBusy})", CancellationToken.None);
     }
 
     /// <summary>

@@ -10,9 +10,13 @@ public sealed class WebhookOptions
     /// <summary>This instance sends due deliveries (every TaskApi instance may; they share the work).</summary>
     public bool SendEnabled { get; set; } = true;
 
-    /// <summary>How often due deliveries are looked for when no task event wakes the sender sooner.</summary>
-    [Range(0.05, 60)]
-    public double PollSeconds { get; set; } = 1;
+    /// <summary>
+    /// The longest the sender sleeps. It wakes for a task's end or interrupt (over RabbitMQ) and at the next retry's
+    /// time; this sweep only catches what those missed (a lost notice, another instance's leftovers). An idle TaskApi
+    /// reads the deliveries table twice per sweep.
+    /// </summary>
+    [Range(0.05, 3600)]
+    public double SweepSeconds { get; set; } = 30;
 
     /// <summary>One attempt's time limit (connect, send, and the receiver's answer).</summary>
     [Range(1, 300)]

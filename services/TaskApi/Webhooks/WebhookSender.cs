@@ -11,7 +11,8 @@ namespace Agents.Micro.TaskApi.Webhooks;
 /// a timeout or a refused connection is retried with doubling waits until the retry window closes; each attempt is
 /// logged. Deliveries live in the database, written by the task transitions themselves, so they survive any restart
 /// and every TaskApi instance can send them (a claim keeps two from sending one at once). Woken by a task's last event
-/// (over RabbitMQ, <see cref="Nudge"/>) or, failing that, every <c>Webhooks:PollSeconds</c>.
+/// or interrupt (over RabbitMQ, <see cref="Nudge"/>), at the next retry's time, and at the latest every
+/// <c>Webhooks:SweepSeconds</c>; an idle instance does not poll the database.
 /// </summary>
 public sealed class WebhookSender(
     WebhookStore store, ITaskStore tasks, IHttpClientFactory http, IOptions<WebhookOptions> options, ILogger<WebhookSender> log)
@@ -35,17 +36,22 @@ public sealed class WebhookSender(
         if (!o.SendEnabled) return;
         while (!stoppingToken.IsCancellationRequested)
         {
+            var sleep = o.SweepSeconds;
             try
             {
                 while (await SendDueAsync(stoppingToken) > 0) { }
+                // Until the next retry is due (or a claim another instance holds runs out), if that comes before the sweep.
+                if (await store.NextDueAsync(stoppingToken) is { } due)
+                    sleep = Math.Clamp(due - UnixTime.Now(), 0.05, o.SweepSeconds);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 log.LogWarning(ex, "webhook deliveries could not be read; trying again");
+                sleep = Math.Min(sleep, 5);
             }
             try
             {
-                await _wake.WaitAsync(TimeSpan.FromSeconds(o.PollSeconds), stoppingToken);
+                await _wake.WaitAsync(TimeSpan.FromSeconds(sleep), stoppingToken);
             }
             catch (OperationCanceledException)
             {

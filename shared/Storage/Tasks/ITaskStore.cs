@@ -20,7 +20,7 @@ public interface ITaskStore
     /// </summary>
     /// <param name="freshConversation">Create the conversation, which must not exist yet (<see cref="CreateTaskResult.ConversationExists"/> otherwise).</param>
     Task<CreateTaskResult> CreateTaskAsync(TaskRecord task, bool createConversation, int maxActivePerUser = int.MaxValue, CancellationToken ct = default,
-        bool freshConversation = false);
+        bool freshConversation = false, string? ifBusy = null);
     /// <summary>By internal id (workers, operators).</summary>
     Task<TaskRecord?> GetTaskAsync(string taskId, CancellationToken ct = default);
     /// <summary>By the id the user knows it by (<see cref="TaskRecord.ClientId"/>); another user's tasks are never found.</summary>

@@ -18,7 +18,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     static SqlTaskStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
     private const string TaskColumns =
-        "id, client_id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at, trace_parent, handbacks";
+        "id, client_id, conversation_id, user_id, status, query, options, attempt, lease_owner, lease_expires_at, cancel_requested, error, result, interrupt, interrupt_id, resume, next_idx, created_at, updated_at, dispatched_at, claimed_at, finished_at, trace_parent, handbacks, queue_seq";
 
     private string TaskSelect => db.IsPostgres
         ? TaskColumns.Replace("options,", "options::text AS options,").Replace("result,", "result::text AS result,")
@@ -40,6 +40,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         await AddColumnIfMissingAsync("tasks", "client_id", "TEXT NULL", ct);
         // Added with graceful hand-backs not counting as failed attempts.
         await AddColumnIfMissingAsync("tasks", "handbacks", "BIGINT NOT NULL DEFAULT 0", ct);
+        // Added with if_busy: a queued message's place in its conversation's queue.
+        await AddColumnIfMissingAsync("tasks", "queue_seq", "BIGINT NULL", ct);
         // Rows without one (from before, or written by an older instance during a rolling upgrade, which lookups also
         // find by id) are given theirs at each start; the partial index makes that a no-op when there are none.
         await db.EnsureSchemaAsync("task_store",
@@ -49,6 +51,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             "CREATE UNIQUE INDEX IF NOT EXISTS ux_tasks_user_client ON tasks(user_id, client_id)",
             // Retention takes the oldest ended tasks first.
             "CREATE INDEX IF NOT EXISTS ix_tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL",
+            // A conversation's queue (if_busy), in arrival order; also how a user's queued messages are counted.
+            "CREATE INDEX IF NOT EXISTS ix_tasks_queued ON tasks(user_id, conversation_id, queue_seq) WHERE status = 'queued'",
         ], ct);
     }
 
@@ -177,8 +181,14 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             new { u = userId }, cancellationToken: ct))).ToList();
     }
 
+    /// <remarks>
+    /// With <paramref name="ifBusy"/> enqueue, interrupt or rollback and a busy conversation, the task is stored
+    /// <c>queued</c> behind the conversation's task (whose row is locked meanwhile, so that its end, which starts the
+    /// queue's head, either waits for this send or is seen by it); interrupt and rollback also stop that task: at once
+    /// if no live worker holds it (and the queue's head starts in this transaction), else by flagging it for its worker.
+    /// </remarks>
     public async Task<CreateTaskResult> CreateTaskAsync(TaskRecord t, bool createConversation, int maxActivePerUser = int.MaxValue, CancellationToken ct = default,
-        bool freshConversation = false)
+        bool freshConversation = false, string? ifBusy = null)
     {
         t.ClientId ??= t.Id;
         try
@@ -192,7 +202,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     if (db.IsPostgres)
                         await conn.ExecuteAsync($"SELECT pg_advisory_xact_lock({SqlDatabase.StableHash("active:" + t.UserId)})", transaction: tx);
                     // Counted up to the cap only: the work is bounded by the cap, not by how many tasks the user has queued.
-                    if (await conn.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM ({CountActiveSql.Replace("COUNT(*)", "1")} LIMIT @cap) active",
+                    if (await conn.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM ({ActiveRowsSql} LIMIT @cap) active",
                             new { u = t.UserId, cap = maxActivePerUser }, tx) >= maxActivePerUser)
                         return CreateTaskResult.TooManyActive;
                 }
@@ -211,14 +221,46 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 if (inserted is null && await conn.ExecuteScalarAsync<long?>(
                         $"SELECT 1 FROM conversations WHERE user_id = @UserId AND id = @ConversationId{(db.IsPostgres ? " FOR KEY SHARE" : "")}", t, tx) is null)
                     return CreateTaskResult.ConversationNotFound;
+                ActiveRow? busy = null;
+                if (inserted is null && ifBusy is not null && ifBusy != IfBusy.Reject)
+                {
+                    busy = await conn.QuerySingleOrDefaultAsync<ActiveRow>(
+                        $"""
+                        SELECT id AS Id, status AS Status, lease_owner AS LeaseOwner, lease_expires_at AS LeaseExpiresAt FROM tasks
+                        WHERE user_id = @UserId AND conversation_id = @ConversationId AND status IN ('running', 'interrupted'){(db.IsPostgres ? " FOR UPDATE" : "")}
+                        """, t, tx);
+                    if (busy is not null)
+                    {
+                        t.Status = TaskStatus.Queued;
+                        t.DispatchedAt = null;
+                        t.QueueSeq = await conn.ExecuteScalarAsync<long>(
+                            "SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM tasks WHERE user_id = @UserId AND conversation_id = @ConversationId AND status = 'queued'", t, tx);
+                        if (ifBusy is IfBusy.Interrupt or IfBusy.Rollback)
+                            t.Options = (TaskOptions.FromJson(t.Options) with { Supersedes = busy.Id }).ToJson();
+                    }
+                }
                 // dispatched_at may be set by the caller before it sends the command (cleared again if the send fails).
                 await conn.ExecuteAsync(
                     $"""
-                    INSERT INTO tasks(id, client_id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at, dispatched_at, trace_parent)
-                    VALUES (@Id, @ClientId, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt, @DispatchedAt, @TraceParent)
+                    INSERT INTO tasks(id, client_id, conversation_id, user_id, status, query, options, attempt, next_idx, created_at, updated_at, dispatched_at, trace_parent, queue_seq)
+                    VALUES (@Id, @ClientId, @ConversationId, @UserId, @Status, @Query, {db.Json("Options")}, 0, 0, @CreatedAt, @CreatedAt, @DispatchedAt, @TraceParent, @QueueSeq)
                     """, t, tx);
                 if (inserted is null)
                     await conn.ExecuteAsync("UPDATE conversations SET updated_at = @CreatedAt WHERE user_id = @UserId AND id = @ConversationId", t, tx);
+                if (busy is not null && ifBusy is IfBusy.Interrupt or IfBusy.Rollback)
+                {
+                    if (busy.Status == TaskStatus.Interrupted || busy.LeaseOwner is null || busy.LeaseExpiresAt < t.CreatedAt)
+                    {
+                        // Nobody is running it: stop it here, and the queue's head (this task, unless others were queued first) starts.
+                        await CancelNowAsync(conn, tx, busy.Id, $"stopped by a newer message (if_busy={ifBusy})", t.CreatedAt);
+                        if (await PromoteNextAsync(conn, tx, t.UserId, t.ConversationId, t.CreatedAt) == t.Id) t.Status = TaskStatus.Running;
+                    }
+                    else
+                    {
+                        // Its worker stops it at the next step (it reads the flag with every lease renewal); its end starts the queue.
+                        await conn.ExecuteAsync("UPDATE tasks SET cancel_requested = TRUE, updated_at = @now WHERE id = @id", new { id = busy.Id, now = t.CreatedAt }, tx);
+                    }
+                }
                 return CreateTaskResult.Created;
             }, ct);
         }
@@ -229,14 +271,15 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         }
     }
 
-    // The IN term is the exact predicate of the partial index ux_tasks_active_per_conversation, which lets
-    // SQLite (whose planner matches partial-index predicates textually) and PostgreSQL answer from that index.
-    private const string CountActiveSql = "SELECT COUNT(*) FROM tasks WHERE user_id = @u AND status IN ('running', 'interrupted')";
+    // Each term is the exact predicate of a partial index (ux_tasks_active_per_conversation, ix_tasks_queued), which
+    // lets SQLite (whose planner matches partial-index predicates textually) and PostgreSQL answer from those indexes.
+    private const string ActiveRowsSql =
+        "SELECT 1 AS one FROM tasks WHERE user_id = @u AND status IN ('running', 'interrupted') UNION ALL SELECT 1 FROM tasks WHERE user_id = @u AND status = 'queued'";
 
     public async Task<long> CountActiveAsync(string userId, CancellationToken ct = default)
     {
         await using var conn = await db.OpenAsync(ct);
-        return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveSql, new { u = userId }, cancellationToken: ct));
+        return await conn.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM ({ActiveRowsSql}) active", new { u = userId }, cancellationToken: ct));
     }
 
     public async Task<TaskRecord?> FindTaskAsync(string userId, string clientId, CancellationToken ct = default)
@@ -435,6 +478,14 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
 
     public async Task<long?> QueuePositionAsync(TaskRecord task, double now, CancellationToken ct = default)
     {
+        if (task.Status == TaskStatus.Queued)
+        {
+            // Queued behind its conversation's task (if_busy): 1 = it starts when that task ends.
+            await using var c = await db.OpenAsync(ct);
+            return await c.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM tasks WHERE user_id = @u AND conversation_id = @c AND status = 'queued' AND queue_seq <= @seq",
+                new { u = task.UserId, c = task.ConversationId, seq = task.QueueSeq ?? 0 }, cancellationToken: ct));
+        }
         if (task.Status != TaskStatus.Running || (task.LeaseOwner is not null && task.LeaseExpiresAt >= now)) return null;
         await using var conn = await db.OpenAsync(ct);
         // Each waiting task's turn is its rank among its user's waiting tasks; ties go to the older task.
@@ -583,7 +634,17 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         return db.WriteAsync(async (conn, tx) =>
         {
             await using var batch = new NpgsqlBatch((NpgsqlConnection)conn, (NpgsqlTransaction)tx);
-            foreach (var i in order) batch.BatchCommands.Add(PgCommitCommand(requests[i], now));
+            foreach (var i in order)
+            {
+                batch.BatchCommands.Add(PgCommitCommand(requests[i], now));
+                if (EndsTask(requests[i]))
+                {
+                    var promote = new NpgsqlBatchCommand(PgPromoteNext);
+                    promote.Parameters.Add(new NpgsqlParameter { Value = requests[i].Lease.TaskId });
+                    promote.Parameters.Add(new NpgsqlParameter { Value = now });
+                    batch.BatchCommands.Add(promote);
+                }
+            }
             if (wantTurns)
             {
                 var candidates = new NpgsqlBatchCommand(PgTurnCandidates);
@@ -601,6 +662,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     (int K, long N)? row = await reader.ReadAsync(ct) ? (reader.GetInt32(0), reader.GetInt64(1)) : null;
                     outcomes[i] = Outcome(requests[i], row);
                     await reader.NextResultAsync(ct);
+                    if (EndsTask(requests[i])) await reader.NextResultAsync(ct);
                 }
                 if (wantTurns)
                     while (await reader.ReadAsync(ct)) found.Add((reader.GetString(0), reader.GetString(1)));
@@ -608,6 +670,9 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             return new CommitBatchResult(outcomes, found);
         }, ct);
     }
+
+    /// <summary>The step ends the task, which frees its conversation for the next queued message.</summary>
+    private static bool EndsTask(CommitRequest r) => r.Transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel;
 
     /// <summary>The scheduler's candidates ($1 now, $2 the per-user limit, $3 how many), for the turns a batch passes on.</summary>
     private static readonly string PgTurnCandidates = string.Format(CultureInfo.InvariantCulture, CandidatesTemplate, "")
@@ -739,6 +804,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     await conn.ExecuteAsync("UPDATE conversations SET updated_at = @now WHERE user_id = @u AND id = @c",
                         new { now, u = row.UserId, c = row.ConversationId }, tx);
                 }
+                // After the history: a rollback queued behind this task removes what it wrote there.
+                if (EndsTask(r)) await PromoteNextAsync(conn, tx, row.UserId, row.ConversationId, now);
                 outcomes.Add((row.NextIdx, null));
             }
             IReadOnlyList<(string, string)> found = [];
@@ -816,23 +883,13 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
 
     public async Task<CancelOutcome> CancelAsync(string taskId, string reason, double now, CancellationToken ct = default)
     {
-        var data = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reason });
         return await db.WriteAsync(async (conn, tx) =>
         {
             // Nobody holds it (never claimed, interrupted, or its worker's lease ran out): cancel it here and now, and
             // bump the attempt so that a worker that was merely paused can never write to it again.
-            var next = await conn.QuerySingleOrDefaultAsync<long?>(
-                """
-                UPDATE tasks SET status = 'cancelled', cancel_requested = TRUE, attempt = attempt + 1, next_idx = next_idx + 1,
-                       lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now
-                WHERE id = @id AND (status = 'interrupted' OR (status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)))
-                RETURNING next_idx
-                """, new { id = taskId, now }, tx);
-            if (next is { } n)
+            if (await CancelNowAsync(conn, tx, taskId, reason, now) is { } ended)
             {
-                await InsertEventsAsync(conn, tx, taskId, n - 1, [new NewEvent(EventTypes.TaskCancelled, data, now)]);
-                await conn.ExecuteAsync(WebhookOutbox.InsertSql(db.IsPostgres, WebhookEvents.Cancelled, WebhookOutbox.TaskRowSource(db.IsPostgres, "@id", "next_idx - 1"), "@now"),
-                    new { id = taskId, now }, tx);
+                await PromoteNextAsync(conn, tx, ended.UserId, ended.ConversationId, now);
                 return CancelOutcome.CancelledNow;
             }
             var flagged = await conn.ExecuteAsync(
@@ -842,6 +899,79 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             return exists > 0 ? CancelOutcome.AlreadyFinished : CancelOutcome.NotFound;
         }, ct);
     }
+
+    private sealed record ActiveRow(string Id, string Status, string? LeaseOwner, double? LeaseExpiresAt);
+
+    private sealed class EndedRow
+    {
+        public long NextIdx { get; set; }
+        public string UserId { get; set; } = "";
+        public string ConversationId { get; set; } = "";
+    }
+
+    /// <summary>
+    /// Cancels a task nobody holds (queued, interrupted, never claimed, or with an expired lease) in the caller's
+    /// transaction: its last event, its webhook deliveries, and an attempt bump so that a worker that was merely paused
+    /// can never write to it again. Null when it is held by a live worker or already ended.
+    /// </summary>
+    private async Task<EndedRow?> CancelNowAsync(DbConnection conn, DbTransaction tx, string taskId, string reason, double now)
+    {
+        var ended = await conn.QuerySingleOrDefaultAsync<EndedRow>(
+            """
+            UPDATE tasks SET status = 'cancelled', cancel_requested = TRUE, attempt = attempt + 1, next_idx = next_idx + 1,
+                   lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now
+            WHERE id = @id AND (status IN ('interrupted', 'queued') OR (status = 'running' AND (lease_owner IS NULL OR lease_expires_at < @now)))
+            RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId
+            """, new { id = taskId, now }, tx);
+        if (ended is null) return null;
+        var data = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reason });
+        await InsertEventsAsync(conn, tx, taskId, ended.NextIdx - 1, [new NewEvent(EventTypes.TaskCancelled, data, now)]);
+        await conn.ExecuteAsync(WebhookOutbox.InsertSql(db.IsPostgres, WebhookEvents.Cancelled, WebhookOutbox.TaskRowSource(db.IsPostgres, "@id", "next_idx - 1"), "@now"),
+            new { id = taskId, now }, tx);
+        return ended;
+    }
+
+    /// <summary>
+    /// When the conversation has no running or interrupted task any more, its oldest queued message becomes a task
+    /// waiting for a worker (the fair scheduler's turns and the stranded-task sweep dispatch it); a rollback first takes
+    /// the task it replaced out of the history. Runs in the transaction that ended the conversation's task, as a
+    /// statement of its own (on PostgreSQL it then sees a send that queued while the ending waited for the row).
+    /// </summary>
+    private async Task<string?> PromoteNextAsync(DbConnection conn, DbTransaction tx, string userId, string conversationId, double now)
+    {
+        var promoted = await conn.QuerySingleOrDefaultAsync<PromotedRow>(
+            $"""
+            UPDATE tasks SET status = 'running', dispatched_at = NULL, updated_at = @now
+            WHERE id = (SELECT id FROM tasks WHERE user_id = @u AND conversation_id = @c AND status = 'queued' ORDER BY queue_seq LIMIT 1)
+              AND NOT EXISTS (SELECT 1 FROM tasks WHERE user_id = @u AND conversation_id = @c AND status IN ('running', 'interrupted'))
+            RETURNING id AS Id, {db.JsonText("options")} AS Options
+            """, new { u = userId, c = conversationId, now }, tx);
+        if (promoted is null) return null;
+        var options = TaskOptions.FromJson(promoted.Options);
+        if (options.IfBusy == IfBusy.Rollback && options.Supersedes is { } replaced)
+            await conn.ExecuteAsync("DELETE FROM conversation_messages WHERE user_id = @u AND conversation_id = @c AND task_id = @replaced",
+                new { u = userId, c = conversationId, replaced }, tx);
+        return promoted.Id;
+    }
+
+    private sealed class PromotedRow
+    {
+        public string Id { get; set; } = "";
+        public string Options { get; set; } = "{}";
+    }
+
+    /// <summary>PostgreSQL's <see cref="PromoteNextAsync"/> for a group commit: its own statement after the request's ($1 the task, $2 now).</summary>
+    private const string PgPromoteNext =
+        """
+        WITH k AS (SELECT user_id, conversation_id FROM tasks WHERE id = $1),
+        p AS (UPDATE tasks t SET status = 'running', dispatched_at = NULL, updated_at = $2 FROM k
+              WHERE t.id = (SELECT q.id FROM tasks q WHERE q.user_id = k.user_id AND q.conversation_id = k.conversation_id AND q.status = 'queued' ORDER BY q.queue_seq LIMIT 1)
+                AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.user_id = k.user_id AND a.conversation_id = k.conversation_id AND a.status IN ('running', 'interrupted'))
+              RETURNING t.id, t.user_id, t.conversation_id, t.options),
+        d AS (DELETE FROM conversation_messages m USING p
+              WHERE p.options->>'if_busy' = 'rollback' AND m.user_id = p.user_id AND m.conversation_id = p.conversation_id AND m.task_id = p.options->>'supersedes')
+        SELECT id FROM p
+        """;
 
     public async Task<ResumeOutcome> ResumeAsync(string taskId, string? interruptId, string resumeJson, NewEvent resumedEvent, CancellationToken ct = default)
     {
@@ -935,6 +1065,8 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 [new NewEvent(EventTypes.AdminAction, auditJson, now), new NewEvent(EventTypes.TaskFailed, failed, now)]);
             await conn.ExecuteAsync(WebhookOutbox.InsertSql(db.IsPostgres, WebhookEvents.Failed, WebhookOutbox.TaskRowSource(db.IsPostgres, "@id", "next_idx - 1"), "@now"),
                 new { id = taskId, now }, tx);
+            var owner = await conn.QuerySingleAsync<EndedRow>("SELECT user_id AS UserId, conversation_id AS ConversationId FROM tasks WHERE id = @id", new { id = taskId }, tx);
+            await PromoteNextAsync(conn, tx, owner.UserId, owner.ConversationId, now);
             return true;
         }, ct);
 

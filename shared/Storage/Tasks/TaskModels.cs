@@ -8,8 +8,16 @@ public static class TaskStatus
     public const string Completed = "completed";
     public const string Error = "error";
     public const string Cancelled = "cancelled";
+    /// <summary>
+    /// Stored only: a message sent with <c>if_busy</c> enqueue, interrupt or rollback to a busy conversation, waiting for
+    /// that conversation's task to end. Both APIs show it as <c>running</c> (as they show a task waiting for a worker).
+    /// </summary>
+    public const string Queued = "queued";
 
     public static bool IsTerminal(string status) => status is Completed or Error or Cancelled;
+
+    /// <summary>The status as clients see it.</summary>
+    public static string Public(string status) => status == Queued ? Running : status;
 }
 
 /// <summary>Event types of the event catalogue.</summary>
@@ -79,6 +87,8 @@ public sealed class TaskRecord
     public string? TraceParent { get; set; }
     /// <summary>Graceful hand-backs so far (shutdowns, not crashes): attempts they caused do not count against MaxAttempts.</summary>
     public long Handbacks { get; set; }
+    /// <summary>Place in its conversation's queue (status <c>queued</c>): arrival order, given under the conversation's lock.</summary>
+    public long? QueueSeq { get; set; }
 }
 
 /// <summary>An event to append; its index is assigned by the store.</summary>
@@ -148,6 +158,21 @@ public sealed record CommitRequest(TaskLease Lease, IReadOnlyList<NewEvent> Even
 public sealed record CommitBatchResult(IReadOnlyList<(long NextIdx, Exception? Refused)> Outcomes, IReadOnlyList<(string Id, string UserId)> Turns);
 
 public enum CreateTaskResult { Created, ConversationBusy, DuplicateTaskId, ConversationNotFound, TooManyActive, ConversationExists }
+
+/// <summary>What a send does when its conversation already has a running or interrupted task (<c>if_busy</c>).</summary>
+public static class IfBusy
+{
+    /// <summary>Refuse (409): the default, as both specs say.</summary>
+    public const string Reject = "reject";
+    /// <summary>Queue the new message; it runs when the current task ends, after any queued before it.</summary>
+    public const string Enqueue = "enqueue";
+    /// <summary>Stop the current task at its next step (its output so far stays, and the new task sees it), then run.</summary>
+    public const string Interrupt = "interrupt";
+    /// <summary>Cancel the current task and remove its turn from the history, then run.</summary>
+    public const string Rollback = "rollback";
+
+    public static readonly string[] All = [Reject, Enqueue, Interrupt, Rollback];
+}
 
 public enum CancelOutcome { CancelledNow, Requested, AlreadyFinished, NotFound }
 

@@ -15,6 +15,10 @@ public sealed record TaskOptions
     public string? SystemMessage { get; init; }
     /// <summary>The webhook endpoint the request named with <c>webhook_url</c> (it hears this task's events).</summary>
     public string? WebhookId { get; init; }
+    /// <summary>What the send asked for if its conversation was busy (<see cref="Tasks.IfBusy"/>); null: reject.</summary>
+    public string? IfBusy { get; init; }
+    /// <summary>The task it stopped (interrupt) or rolled back (rollback), set when it was queued behind it.</summary>
+    public string? Supersedes { get; init; }
     /// <summary>Which API created it: <c>v1</c> or <c>agent</c>.</summary>
     public string Api { get; init; } = "v1";
 

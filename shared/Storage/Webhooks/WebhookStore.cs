@@ -70,6 +70,15 @@ public sealed class WebhookStore(SqlDatabase db)
                 """, new { now, until = now + lockSeconds, limit }, tx)).ToList();
         }, ct);
 
+    /// <summary>When the next pending delivery becomes due (its retry time, or when another sender's claim on it runs out); null: none pending.</summary>
+    public async Task<double?> NextDueAsync(CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.ExecuteScalarAsync<double?>(new CommandDefinition(
+            "SELECT MIN(CASE WHEN locked_until > next_attempt_at THEN locked_until ELSE next_attempt_at END) FROM webhook_deliveries WHERE status = 'pending'",
+            cancellationToken: ct));
+    }
+
     public async Task<WebhookEndpoint?> GetEndpointByIdAsync(string id, CancellationToken ct = default)
     {
         await using var conn = await db.OpenAsync(ct);

@@ -46,11 +46,33 @@ public sealed class DoubleTextingDistributedTests(DoubleTextingFixture fx) : ICl
         Assert.Equal("cancelled", (await TaskPolling.PollAsync(c, Id(counting))).Status);
         Assert.Contains("Before this you said: \"count to 3000\"", (await TaskPolling.PollAsync(c, Id(interrupting))).Text());
 
+        // Rollbacks sent all at once: the counting task is cancelled; each message is queued behind it or behind one that
+        // started meanwhile (and rolls that one back); they run one at a time and the conversation ends with an answer.
+        var busy = await SendAsync(c, new { message = "count to 3000", conversation_id = conversation });
+        await TaskPolling.PollAsync(c, Id(busy), t => t.Types.Count(x => x == "text_chunk") >= 10);
+        var rollbacks = await Task.WhenAll(Enumerable.Range(1, 3).Select(i =>
+            SendAsync(c, new { message = $"again {i}", conversation_id = conversation, if_busy = "rollback" })));
+        var cancelled = await TaskPolling.PollAsync(c, Id(busy));
+        Assert.Equal("cancelled", cancelled.Status);
+        runs = [(Ts(cancelled, "task_started"), Ts(cancelled, "task_cancelled"))];
+        var outcomes = new List<string>();
+        foreach (var id in rollbacks.Select(Id))
+        {
+            var d = await TaskPolling.PollAsync(c, id);
+            outcomes.Add(d.Status);
+            if (d.Types.Contains("task_started")) runs.Add((Ts(d, "task_started"), d.Events[^1].GetProperty("ts").GetDouble()));
+        }
+        Assert.All(outcomes, o => Assert.Contains(o, new[] { "completed", "cancelled" }));
+        Assert.Contains("completed", outcomes);
+        ordered = runs.OrderBy(r => r.Start).ToList();
+        for (var i = 1; i < ordered.Count; i++) Assert.True(ordered[i].Start >= ordered[i - 1].End, "two tasks of one conversation overlapped");
+
         var again = await SendAsync(c, new { message = "count to 3000", conversation_id = conversation });
         await TaskPolling.PollAsync(c, Id(again), t => t.Types.Count(x => x == "text_chunk") >= 10);
         var rollingBack = await SendAsync(c, new { message = "what did I say before?", conversation_id = conversation, if_busy = "rollback" });
         Assert.Equal("cancelled", (await TaskPolling.PollAsync(c, Id(again))).Status);
-        Assert.Contains("Before this you said: \"what did I say before?\"", (await TaskPolling.PollAsync(c, Id(rollingBack))).Text());
+        // The turn before the rolled-back one: the last of the "again" messages, not "count to 3000".
+        Assert.Contains("Before this you said: \"again ", (await TaskPolling.PollAsync(c, Id(rollingBack))).Text());
     }
 
     [Fact]

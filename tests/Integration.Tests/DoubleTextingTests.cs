@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Agents.Micro.Storage.Tasks;
 using Agents.Micro.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Agents.Micro.Integration.Tests;
 
@@ -40,26 +42,52 @@ public sealed class DoubleTextingTests(EmbeddedApp app) : IClassFixture<Embedded
         Assert.Contains("Before this you said: \"hello two\"", done[2].Text());
     }
 
-    [Fact]
-    public async Task EnqueueSentAllAtOnce_RunsEveryMessage_NeverTwoAtATime()
+    [Theory]
+    [InlineData("enqueue")]
+    [InlineData("interrupt")]
+    [InlineData("rollback")]
+    public async Task SendsAllAtOnce_AreAllAccepted_AndRun_NeverTwoAtATime(string mode)
     {
-        var c = await app.ClientForAsync("dt-race");
-        var first = await SendAsync(c, new { message = "count to 40" });
+        var c = await app.ClientForAsync("dt-race-" + mode);
+        var first = await SendAsync(c, new { message = mode == "enqueue" ? "count to 200" : "count to 3000" });
         var conversation = first.GetProperty("conversation_id").GetString()!;
-        var sends = Enumerable.Range(1, 6).Select(i => SendAsync(c, new { message = $"hello {i}", conversation_id = conversation, if_busy = "enqueue" }));
-        var ids = (await Task.WhenAll(sends)).Select(Id).Prepend(Id(first)).ToList();
+        await StreamingAsync(c, Id(first));
+        var sends = Enumerable.Range(1, 6).Select(i => SendAsync(c, new { message = $"hello {i}", conversation_id = conversation, if_busy = mode }));
+        var ids = (await Task.WhenAll(sends)).Select(Id).ToList();
 
-        var runs = new List<(double Start, double End)>();
+        var stopped = await TaskPolling.PollAsync(c, Id(first));
+        Assert.Equal(mode == "enqueue" ? "completed" : "cancelled", stopped.Status);
+        var runs = new List<(double Start, double End)> { (Ts(stopped, "task_started"), stopped.Events[^1].GetProperty("ts").GetDouble()) };
+        var outcomes = new List<string>();
         foreach (var id in ids)
         {
+            // Queued behind the first task, or (interrupt, rollback) behind one that started meanwhile, which it then stopped.
             var d = await TaskPolling.PollAsync(c, id);
-            Assert.Equal("completed", d.Status);
-            runs.Add((Ts(d, "task_started"), Ts(d, "task_completed")));
+            outcomes.Add(d.Status);
+            if (d.Types.Contains("task_started")) runs.Add((Ts(d, "task_started"), d.Events[^1].GetProperty("ts").GetDouble()));
         }
+        Assert.All(outcomes, o => Assert.Contains(o, new[] { "completed", "cancelled" }));
+        Assert.Contains("completed", outcomes);
+        if (mode == "enqueue") Assert.All(outcomes, o => Assert.Equal("completed", o));
         var ordered = runs.OrderBy(r => r.Start).ToList();
         for (var i = 1; i < ordered.Count; i++) Assert.True(ordered[i].Start >= ordered[i - 1].End, "two tasks of one conversation overlapped");
         var turns = (await c.GetFromJsonAsync<JsonElement>($"/api/v1/conversations/{conversation}/tasks")).GetProperty("items");
         Assert.Equal(7, turns.GetArrayLength());
+        // The stopped turn is in the history once (interrupt), or not at all (rollback, enqueue: it completed and wrote its own).
+        var history = await app.Services.GetRequiredService<ITaskStore>().LoadHistoryAsync("dt-race-" + mode, conversation, 1000, TestContext.Current.CancellationToken);
+        Assert.Equal(mode == "rollback" ? 0 : 1, history.Count(h => h.Role == "user" && h.Content.Contains("count to ")));
+    }
+
+    [Fact]
+    public async Task DeletingTheRunningTask_StartsTheNextQueuedMessage()
+    {
+        var c = await app.ClientForAsync("dt-delete");
+        var first = await SendAsync(c, new { message = "count to 3000" });
+        var conversation = first.GetProperty("conversation_id").GetString()!;
+        await StreamingAsync(c, Id(first));
+        var next = await SendAsync(c, new { message = "hello after", conversation_id = conversation, if_busy = "enqueue" });
+        await c.DeleteAsync($"/agent/session/dt-delete/{conversation}/{Id(first)}");
+        Assert.Equal("completed", (await TaskPolling.PollAsync(c, Id(next))).Status);
     }
 
     [Fact]

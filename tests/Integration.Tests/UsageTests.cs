@@ -5,17 +5,6 @@ using Agents.Micro.TestSupport;
 
 namespace Agents.Micro.Integration.Tests;
 
-/// <summary>The embedded default with budgets for a few users (everyone else has none).</summary>
-public sealed class BudgetApp : EmbeddedApp
-{
-    protected override IEnumerable<(string Key, string Value)> Settings =>
-    [
-        ("Budgets:Users:budget-day:TokensPerDay", "1"),
-        ("Budgets:Users:budget-month:TokensPerMonth", "1"),
-        ("Budgets:Users:budget-conc:ConcurrentTasks", "1"),
-    ];
-}
-
 /// <summary>Usage per task, conversation and user, and budgets that stop a send or a running task, on the embedded default.</summary>
 public sealed class UsageTests(BudgetApp app) : IClassFixture<BudgetApp>
 {

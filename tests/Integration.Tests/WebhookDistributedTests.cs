@@ -8,14 +8,7 @@ public class WebhookDistributedFixture : DistributedFixture
     protected override int WorkerCount => 1;
 
     protected override IEnumerable<(string Key, string Value)> TaskApiSettings =>
-    [
-        ("Webhooks:AllowHttp", "true"),
-        ("Webhooks:AllowedNetworks:0", "127.0.0.0/8"),
-        ("Webhooks:FirstRetrySeconds", "0.5"),
-        ("Webhooks:MaxRetryIntervalSeconds", "1"),
-        ("Webhooks:SweepSeconds", "5"),
-        ("Webhooks:TimeoutSeconds", "20"),
-    ];
+        [.. WebhookApp.LocalReceivers, ("Webhooks:FirstRetrySeconds", "0.5"), ("Webhooks:MaxRetryIntervalSeconds", "1"), ("Webhooks:TimeoutSeconds", "20")];
 }
 
 /// <summary>Its own deployment: its test kills the TaskApi.</summary>

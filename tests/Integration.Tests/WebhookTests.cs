@@ -5,22 +5,6 @@ using Agents.Micro.TestSupport;
 
 namespace Agents.Micro.Integration.Tests;
 
-/// <summary>The embedded default with webhooks to local receivers (allowed by Webhooks:AllowedNetworks) and short retries.</summary>
-public sealed class WebhookApp : EmbeddedApp
-{
-    protected override IEnumerable<(string Key, string Value)> Settings =>
-    [
-        ("Webhooks:AllowHttp", "true"),
-        ("Webhooks:AllowedNetworks:0", "127.0.0.0/8"),
-        ("Webhooks:FirstRetrySeconds", "0.2"),
-        ("Webhooks:SweepSeconds", "5"),
-        ("Webhooks:TimeoutSeconds", "3"),
-    ];
-}
-
-/// <summary>The embedded default as it ships: no private destinations, HTTPS only.</summary>
-public sealed class DefaultWebhookApp : EmbeddedApp;
-
 /// <summary>Signed task webhooks, end to end on the embedded default: what a receiver gets and what the user sees.</summary>
 public sealed class WebhookTests(WebhookApp app) : IClassFixture<WebhookApp>
 {
@@ -219,8 +203,12 @@ public sealed class WebhookTests(WebhookApp app) : IClassFixture<WebhookApp>
 
         await owner.DeleteAsync($"/api/v1/webhooks/{hook}");
         Assert.Equal(HttpStatusCode.NotFound, (await owner.GetAsync($"/api/v1/webhooks/{hook}")).StatusCode);
+        // A webhook still registered hears the next task: by then the deleted one would have been sent its delivery too.
+        await using var kept = await WebhookReceiver.StartAsync();
+        await kept.RegisterAsync(owner);
         var after = await SendAsync(owner, new { message = "hello" });
         Assert.Equal("completed", (await TaskPolling.PollAsync(owner, after)).Status);
+        await kept.WaitForAsync(1, r => r.Data.GetProperty("task_id").GetString() == after);
         Assert.Empty(receiver.Requests);
     }
 

@@ -92,7 +92,7 @@ public sealed class DoubleTextingStoreTests(StoreFixture fx) : IClassFixture<Sto
         }
         var b = NewTask(user, "c1", "b", IfBusy.Enqueue);
         var send = store.CreateTaskAsync(b, createConversation: true, ifBusy: IfBusy.Enqueue);
-        await WaitUntilBlockedAsync(ending);
+        await WaitUntilBlockedAsync(fx.PostgresConnectionString);
         Assert.False(send.IsCompleted);
         await tx.CommitAsync();
 
@@ -101,14 +101,58 @@ public sealed class DoubleTextingStoreTests(StoreFixture fx) : IClassFixture<Sto
         Assert.Equal(TaskStatus.Running, await StatusAsync(store, b.Id));
     }
 
-    /// <summary>Until another session of this database waits for a lock (the send, on the ending task's row).</summary>
-    private static async Task WaitUntilBlockedAsync(NpgsqlConnection observer)
+    [Theory, MemberData(nameof(Providers))]
+    public async Task ATaskAskedToStop_CannotStartWaitingForApproval_AndAQueueLeftWithoutItsTaskStarts(string provider)
     {
+        var store = fx.Get(provider);
+        var user = "ds-" + Guid.NewGuid().ToString("N")[..6];
+        var a = NewTask(user, "c1", "a");
+        await store.CreateTaskAsync(a, createConversation: true);
+        var lease = await ClaimAsync(store, a.Id);
+        var b = NewTask(user, "c1", "b", IfBusy.Interrupt);
+        await store.CreateTaskAsync(b, createConversation: true, ifBusy: IfBusy.Interrupt);
+
+        // The worker reaches an approval step before it sees the flag: the interrupt is refused, nothing written.
+        await Assert.ThrowsAsync<LeaseLostException>(() => store.CommitAsync(lease,
+            [new NewEvent(EventTypes.Interrupt, "{}", UnixTime.Now())], new TaskTransition.Interrupt("i1", "{}")));
+        var held = (await store.GetTaskAsync(a.Id))!;
+        Assert.Equal((TaskStatus.Running, 0L), (held.Status, held.NextIdx));
+
+        // Ending or deleting a conversation's task starts its queue.
+        var c = NewTask(user, "c2", "c");
+        await store.CreateTaskAsync(c, createConversation: true);
+        var d = NewTask(user, "c2", "d", IfBusy.Enqueue);
+        await store.CreateTaskAsync(d, createConversation: true, ifBusy: IfBusy.Enqueue);
+        await store.AdminEndAsync(c.Id, "{}", "ended", UnixTime.Now()); // promotes d
+        Assert.Equal(TaskStatus.Running, await StatusAsync(store, d.Id));
+        var e = NewTask(user, "c2", "e", IfBusy.Enqueue);
+        await store.CreateTaskAsync(e, createConversation: true, ifBusy: IfBusy.Enqueue);
+        Assert.Equal(TaskStatus.Queued, e.Status);
+        Assert.True(await store.DeleteTaskAsync(user, d.Id)); // deleting the conversation's task starts the next one too
+        Assert.Equal(TaskStatus.Running, await StatusAsync(store, e.Id));
+
+        // A queue whose conversation was left without a task (its task ended behind the store's back) is started by the sweep.
+        var f = NewTask(user, "c2", "f", IfBusy.Enqueue);
+        await store.CreateTaskAsync(f, createConversation: true, ifBusy: IfBusy.Enqueue);
+        await fx.ExecuteAsync(provider, "UPDATE tasks SET status = 'completed', finished_at = 1 WHERE id = @id", new { id = e.Id });
+        Assert.Equal(TaskStatus.Queued, await StatusAsync(store, f.Id));
+        Assert.True(await store.StartOrphanedQueuesAsync(UnixTime.Now()) >= 1);
+        Assert.Equal(TaskStatus.Running, await StatusAsync(store, f.Id));
+    }
+
+    /// <summary>
+    /// Until the send waits for a lock (the ending task's row). Watched from a connection of its own: inside a
+    /// transaction, PostgreSQL answers every read of pg_stat_activity from the snapshot of the first.
+    /// </summary>
+    private static async Task WaitUntilBlockedAsync(string connectionString)
+    {
+        await using var observer = new NpgsqlConnection(connectionString);
+        await observer.OpenAsync();
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
             await using var q = new NpgsqlCommand(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()", observer);
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND query LIKE '%FOR UPDATE%'", observer);
             if ((long)(await q.ExecuteScalarAsync())! > 0) return;
             if (DateTime.UtcNow > deadline) throw new TimeoutException("the send never waited for the ending task's row");
             await Task.Delay(20);

@@ -17,6 +17,15 @@ public sealed class StoreFixture : IAsyncLifetime
     /// <summary>The PostgreSQL database's connection string, for a test that holds locks of its own.</summary>
     public string PostgresConnectionString => _pg!.ConnectionString;
 
+    /// <summary>Runs <paramref name="sql"/> on a database behind the store's back (a row changed by something else).</summary>
+    public async Task ExecuteAsync(string provider, string sql, object args)
+    {
+        await using var db = new SqlDatabase(provider == "postgres"
+            ? new DatabaseOptions { Provider = "postgres", ConnectionString = _pg!.ConnectionString }
+            : new DatabaseOptions { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_sqliteDir!, "t.db")}" });
+        await db.WriteAsync((conn, tx) => Dapper.SqlMapper.ExecuteAsync(conn, sql, args, tx));
+    }
+
     public async ValueTask InitializeAsync()
     {
         _pg = await TestEnv.CreatePgDatabaseAsync();

@@ -59,7 +59,7 @@ public sealed class RunStateLoader(ITaskStore store, IRequestClient<RecallMemori
         }
         state.OwnFrom = state.Messages.Count;
         if (taskOptions.IfBusy == IfBusy.Interrupt && taskOptions.Supersedes is { } stopped)
-            await AddStoppedTurnAsync(state, stopped, ct);
+            await AddStoppedTurnAsync(state, task, stopped, ct);
         state.Messages.Add(new ChatMessage { Role = ChatMessage.User, Content = taskOptions.Message ?? "", Images = taskOptions.Images.Count > 0 ? taskOptions.Images : null });
         return state;
     }
@@ -69,10 +69,16 @@ public sealed class RunStateLoader(ITaskStore store, IRequestClient<RecallMemori
     /// streamed) was not added to the history, as a stopped task's is not, so it goes into this task's own turn, and
     /// with it into the history once this task ends. A stopped task that finished first is in the history already.
     /// </summary>
-    private async Task AddStoppedTurnAsync(AgentState state, string stoppedId, CancellationToken ct)
+    private async Task AddStoppedTurnAsync(AgentState state, TaskRecord task, string stoppedId, CancellationToken ct)
     {
         var stopped = await store.GetTaskAsync(stoppedId, ct);
         if (stopped is null || stopped.Status != Agents.Micro.Storage.Tasks.TaskStatus.Cancelled) return;
+        // Several interrupts sent while the task ran all name it: the first of them that runs (or ran) carries its turn.
+        var siblings = await store.ListTasksAsync(task.UserId, task.ConversationId, ct);
+        if (siblings.Any(s => s.Id != task.Id && s.QueueSeq < task.QueueSeq
+                && s.Status is not (Agents.Micro.Storage.Tasks.TaskStatus.Cancelled or Agents.Micro.Storage.Tasks.TaskStatus.Error)
+                && TaskOptions.FromJson(s.Options) is { IfBusy: IfBusy.Interrupt } o && o.Supersedes == stoppedId))
+            return;
         var text = new System.Text.StringBuilder();
         for (long from = 0; ;)
         {

@@ -11,12 +11,16 @@ public sealed class StrandedTaskRedispatcher(ITaskStore store, TaskDispatcher di
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        while (!stoppingToken.IsCancellationRequested)
+        for (var pass = 1; !stoppingToken.IsCancellationRequested; pass++)
         {
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(o.SweepIntervalSeconds), stoppingToken);
                 var now = UnixTime.Now();
+                // Every 15th pass (30 s by default): a conversation queue (if_busy) whose head a promotion missed starts;
+                // the head then waits for a worker like any other task and this sweep dispatches it.
+                if (pass % 15 == 0 && await store.StartOrphanedQueuesAsync(now, stoppingToken) is > 0 and var started)
+                    log.LogInformation("started {Count} queued message(s) whose conversation had no task", started);
                 var stranded = await store.FindStrandedAsync(now, now - o.RedispatchAfterSeconds, 200, stoppingToken);
                 // The request that created a task sends its command itself and marks it dispatched once the broker has
                 // it; a task younger than that send may be in that window and is not stranded. (Sending it again raced

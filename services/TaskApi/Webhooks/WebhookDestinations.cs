@@ -23,6 +23,8 @@ public sealed class WebhookDestinations
         IPNetwork.Parse("224.0.0.0/4"), IPNetwork.Parse("240.0.0.0/4"),
         IPNetwork.Parse("::/128"), IPNetwork.Parse("::1/128"), IPNetwork.Parse("64:ff9b::/96"), IPNetwork.Parse("100::/64"),
         IPNetwork.Parse("2001:db8::/32"), IPNetwork.Parse("fc00::/7"), IPNetwork.Parse("fe80::/10"), IPNetwork.Parse("ff00::/8"),
+        // Translation and tunnel prefixes that reach IPv4 (NAT64 local use, IPv4-compatible, 6to4), and deprecated site-local.
+        IPNetwork.Parse("64:ff9b:1::/48"), IPNetwork.Parse("::/96"), IPNetwork.Parse("2002::/16"), IPNetwork.Parse("fec0::/10"),
     ];
 
     private readonly IOptions<WebhookOptions> _options;
@@ -55,12 +57,13 @@ public sealed class WebhookDestinations
             return (null, "'url' must use https:// (plain http is off: Webhooks:AllowHttp)");
         if (!string.IsNullOrEmpty(url.UserInfo)) return (null, "'url' must not carry a user name or password; the signature authenticates the sender");
         if (!string.IsNullOrEmpty(url.Fragment)) return (null, "'url' must not have a #fragment");
+        if (url.IdnHost.Length > 253) return (null, "'url': the host name is longer than 253 characters");
         IPAddress[] addresses;
         try
         {
             addresses = IPAddress.TryParse(url.IdnHost, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(url.IdnHost, ct);
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or ArgumentException)
         {
             return (null, $"'url': the host '{url.Host}' does not resolve");
         }

@@ -74,7 +74,8 @@ public sealed class WebhookSender(
     {
         var endpoint = await store.GetEndpointByIdAsync(d.EndpointId, ct);
         if (endpoint is null) return; // deleted meanwhile: its deliveries went with it
-        var payload = d.Payload ?? await PayloadAsync(d, ct);
+        // The body is fixed before the first attempt goes out: a retry after a crash sends the same bytes.
+        var payload = d.Payload ?? await store.FixPayloadAsync(d.Id, await PayloadAsync(d, ct), ct);
         var attempt = d.Attempts + 1;
         var started = Stopwatch.GetTimestamp();
         int? status = null;
@@ -118,7 +119,7 @@ public sealed class WebhookSender(
     private AttemptOutcome Retry(WebhookDelivery d, long attempt, double at, int? status, double latency, string error)
     {
         var o = options.Value;
-        var wait = Math.Min(o.FirstRetrySeconds * Math.Pow(2, Math.Min(attempt - 1, 30)), o.MaxRetryIntervalSeconds);
+        var wait = Math.Min(o.FirstRetrySeconds * Math.Pow(2, Math.Clamp(attempt - d.WindowFirstAttempt, 0, 30)), o.MaxRetryIntervalSeconds);
         wait *= 0.9 + Random.Shared.NextDouble() * 0.2; // spread retries of many deliveries that failed together
         var next = at + wait;
         var giveUp = next > d.WindowStart + o.RetryHours * 3600;

@@ -128,6 +128,8 @@ public interface ITaskStore
     /// <paramref name="tasksEndedBefore"/>; a conversation's history beyond its newest <paramref name="historyPerConversation"/>
     /// messages. Never a task that has not ended. Returns the rows deleted (0: nothing left to prune).
     /// </summary>
+    /// <summary>Starts the next queued message of every conversation left with a queue but no task (what a promotion missed).</summary>
+    Task<int> StartOrphanedQueuesAsync(double now, CancellationToken ct = default);
     Task<long> PruneAsync(double eventsEndedBefore, double tasksEndedBefore, int historyPerConversation, int batch, CancellationToken ct = default);
 
     Task<long> CountConversationsAsync(CancellationToken ct = default);

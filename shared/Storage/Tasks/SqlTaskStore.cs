@@ -253,7 +253,12 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                     {
                         // Nobody is running it: stop it here, and the queue's head (this task, unless others were queued first) starts.
                         await CancelNowAsync(conn, tx, busy.Id, $"stopped by a newer message (if_busy={ifBusy})", t.CreatedAt);
-                        if (await PromoteNextAsync(conn, tx, t.UserId, t.ConversationId, t.CreatedAt) == t.Id) t.Status = TaskStatus.Running;
+                        if (await PromoteNextAsync(conn, tx, t.UserId, t.ConversationId, t.CreatedAt) == t.Id)
+                        {
+                            // The caller sends its command now: marked sent, as a new task is, so the sweep does not send it too.
+                            (t.Status, t.DispatchedAt) = (TaskStatus.Running, t.CreatedAt);
+                            await conn.ExecuteAsync("UPDATE tasks SET dispatched_at = @at WHERE id = @id", new { id = t.Id, at = t.CreatedAt }, tx);
+                        }
                     }
                     else
                     {
@@ -671,6 +676,13 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         }, ct);
     }
 
+    /// <summary>
+    /// A task asked to stop (a user's cancel, an if_busy interrupt) must not instead start waiting for a human: its
+    /// interrupt is refused as a lost lease (nothing is written), the lease runs out, and whoever claims it next sees the
+    /// flag and cancels it, which starts the conversation's queue.
+    /// </summary>
+    private static string StopUnlessCancelled(CommitRequest r) => r.Transition is TaskTransition.Interrupt ? " AND NOT cancel_requested" : "";
+
     /// <summary>The step ends the task, which frees its conversation for the next queued message.</summary>
     private static bool EndsTask(CommitRequest r) => r.Transition is TaskTransition.Complete or TaskTransition.Fail or TaskTransition.Cancel;
 
@@ -692,7 +704,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         var n = P((long)r.Events.Count);
         var at = P(now);
         var set = TransitionSet(r.Transition, n, at, P, x => x + "::jsonb");
-        var expected = r.ExpectedNextIdx is { } exp ? $" AND next_idx = {P(exp)}" : "";
+        var expected = (r.ExpectedNextIdx is { } exp ? $" AND next_idx = {P(exp)}" : "") + StopUnlessCancelled(r);
         var sql = new StringBuilder($"WITH u AS (UPDATE tasks SET {set} WHERE {fence}{expected} RETURNING id, client_id, user_id, conversation_id, next_idx, options)");
         if (r.Events.Count > 0)
         {
@@ -759,7 +771,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             foreach (var r in requests)
             {
                 var p = new DynamicParameters(new { id = r.Lease.TaskId, a = r.Lease.Attempt, o = r.Lease.Owner, n = (long)r.Events.Count, now });
-                var expected = r.ExpectedNextIdx is null ? "" : " AND next_idx = @exp";
+                var expected = (r.ExpectedNextIdx is null ? "" : " AND next_idx = @exp") + StopUnlessCancelled(r);
                 if (r.ExpectedNextIdx is { } exp) p.Add("exp", exp);
                 const string fence = "id = @id AND attempt = @a AND lease_owner = @o AND status = 'running'";
                 var k = 0;
@@ -943,6 +955,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
             $"""
             UPDATE tasks SET status = 'running', dispatched_at = NULL, updated_at = @now
             WHERE id = (SELECT id FROM tasks WHERE user_id = @u AND conversation_id = @c AND status = 'queued' ORDER BY queue_seq LIMIT 1)
+              AND status = 'queued'
               AND NOT EXISTS (SELECT 1 FROM tasks WHERE user_id = @u AND conversation_id = @c AND status IN ('running', 'interrupted'))
             RETURNING id AS Id, {db.JsonText("options")} AS Options
             """, new { u = userId, c = conversationId, now }, tx);
@@ -953,6 +966,26 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 new { u = userId, c = conversationId, replaced }, tx);
         return promoted.Id;
     }
+
+    /// <summary>
+    /// Starts the head of every conversation queue whose conversation has no running or interrupted task: what a
+    /// promotion missed (the head it picked was cancelled in the same instant, say). Answers how many started.
+    /// </summary>
+    public Task<int> StartOrphanedQueuesAsync(double now, CancellationToken ct = default) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            var orphans = (await conn.QueryAsync<EndedRow>(
+                """
+                SELECT DISTINCT q.user_id AS UserId, q.conversation_id AS ConversationId FROM tasks q
+                WHERE q.status = 'queued'
+                  AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.user_id = q.user_id AND a.conversation_id = q.conversation_id AND a.status IN ('running', 'interrupted'))
+                LIMIT 100
+                """, transaction: tx)).ToList();
+            var started = 0;
+            foreach (var o in orphans)
+                if (await PromoteNextAsync(conn, tx, o.UserId, o.ConversationId, now) is not null) started++;
+            return started;
+        }, ct);
 
     private sealed class PromotedRow
     {
@@ -966,6 +999,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         WITH k AS (SELECT user_id, conversation_id FROM tasks WHERE id = $1),
         p AS (UPDATE tasks t SET status = 'running', dispatched_at = NULL, updated_at = $2 FROM k
               WHERE t.id = (SELECT q.id FROM tasks q WHERE q.user_id = k.user_id AND q.conversation_id = k.conversation_id AND q.status = 'queued' ORDER BY q.queue_seq LIMIT 1)
+                AND t.status = 'queued'
                 AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.user_id = k.user_id AND a.conversation_id = k.conversation_id AND a.status IN ('running', 'interrupted'))
               RETURNING t.id, t.user_id, t.conversation_id, t.options),
         d AS (DELETE FROM conversation_messages m USING p
@@ -1000,8 +1034,12 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     public Task<bool> DeleteTaskAsync(string userId, string taskId, CancellationToken ct = default) =>
         db.WriteAsync(async (conn, tx) =>
         {
-            var n = await conn.ExecuteAsync("DELETE FROM tasks WHERE id = @t AND user_id = @u", new { t = taskId, u = userId }, tx);
-            if (n == 0) return false;
+            var conversation = await conn.ExecuteScalarAsync<string?>(
+                "DELETE FROM tasks WHERE id = @t AND user_id = @u RETURNING conversation_id", new { t = taskId, u = userId }, tx);
+            if (conversation is null) return false;
+            // A deleted conversation task no longer holds it: the next queued message starts (even if its worker has
+            // not stopped yet: that worker's next commit finds no row and stops writing).
+            await PromoteNextAsync(conn, tx, userId, conversation, UnixTime.Now());
             await conn.ExecuteAsync("DELETE FROM task_events WHERE task_id = @t", new { t = taskId }, tx);
             await conn.ExecuteAsync("DELETE FROM task_checkpoints WHERE task_id = @t", new { t = taskId }, tx);
             await conn.ExecuteAsync("DELETE FROM conversation_messages WHERE user_id = @u AND task_id = @t", new { t = taskId, u = userId }, tx);
@@ -1090,6 +1128,18 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
                 $"DELETE FROM task_checkpoints WHERE task_id IN (SELECT c.task_id FROM task_checkpoints c JOIN tasks t ON t.id = c.task_id WHERE {ended} LIMIT @batch)",
                 new { before, batch });
         }
+        // Webhook deliveries that are over (delivered or given up), with their attempts, after the events window.
+        deleted += await Run(
+            """
+            DELETE FROM webhook_attempts WHERE delivery_id IN (
+                SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < @before LIMIT @batch)
+            """, new { before = eventsEndedBefore, batch });
+        deleted += await Run(
+            """
+            DELETE FROM webhook_deliveries WHERE id IN (
+                SELECT d.id FROM webhook_deliveries d WHERE d.status <> 'pending' AND d.created_at < @before
+                  AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id) LIMIT @batch)
+            """, new { before = eventsEndedBefore, batch });
         // Task rows past the task window, once their events are gone.
         deleted += await Run(
             $"""

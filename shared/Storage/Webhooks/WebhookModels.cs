@@ -66,6 +66,8 @@ public sealed class WebhookDelivery
     public double? NextAttemptAt { get; set; }
     /// <summary>When the current retry window began: the event, or the last "send again".</summary>
     public double WindowStart { get; set; }
+    /// <summary>The first attempt of the current window: the waits between attempts double from it.</summary>
+    public long WindowFirstAttempt { get; set; } = 1;
     public double CreatedAt { get; set; }
     public double? DeliveredAt { get; set; }
 }

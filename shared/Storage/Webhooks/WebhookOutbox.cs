@@ -73,6 +73,7 @@ public static class WebhookOutbox
             next_attempt_at DOUBLE PRECISION NULL,
             locked_until DOUBLE PRECISION NULL,
             window_start DOUBLE PRECISION NOT NULL,
+            window_first_attempt BIGINT NOT NULL DEFAULT 1,
             created_at DOUBLE PRECISION NOT NULL,
             delivered_at DOUBLE PRECISION NULL,
             UNIQUE (endpoint_id, task_id, event_idx))

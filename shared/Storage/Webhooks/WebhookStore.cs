@@ -13,7 +13,7 @@ public sealed class WebhookStore(SqlDatabase db)
 
     private const string EndpointColumns = "id, user_id, url, secret, events, all_tasks, description, created_at";
     private const string DeliveryColumns =
-        "id, endpoint_id, user_id, task_id, public_task_id, event_type, event_idx, payload, status, attempts, next_attempt_at, window_start, created_at, delivered_at";
+        "id, endpoint_id, user_id, task_id, public_task_id, event_type, event_idx, payload, status, attempts, next_attempt_at, window_start, window_first_attempt, created_at, delivered_at";
 
     public async Task CreateEndpointAsync(WebhookEndpoint e, CancellationToken ct = default) =>
         await db.WriteAsync((conn, tx) => conn.ExecuteAsync(new CommandDefinition(
@@ -86,6 +86,14 @@ public sealed class WebhookStore(SqlDatabase db)
             $"SELECT {EndpointColumns} FROM webhook_endpoints WHERE id = @id", new { id }, cancellationToken: ct));
     }
 
+    /// <summary>Keeps <paramref name="payload"/> as the delivery's body unless it has one; the body it has now.</summary>
+    public Task<string> FixPayloadAsync(string id, string payload, CancellationToken ct = default) =>
+        db.WriteAsync(async (conn, tx) =>
+        {
+            await conn.ExecuteAsync("UPDATE webhook_deliveries SET payload = @payload WHERE id = @id AND payload IS NULL", new { id, payload }, tx);
+            return await conn.ExecuteScalarAsync<string>("SELECT payload FROM webhook_deliveries WHERE id = @id", new { id }, tx) ?? payload;
+        }, ct);
+
     /// <summary>Records one attempt and what follows it; the body is kept from the first attempt on.</summary>
     public Task RecordAttemptAsync(WebhookDelivery d, string payload, AttemptOutcome outcome, CancellationToken ct = default) =>
         db.WriteAsync(async (conn, tx) =>
@@ -128,7 +136,7 @@ public sealed class WebhookStore(SqlDatabase db)
     public Task<bool> ResendAsync(string endpointId, string deliveryId, double now, CancellationToken ct = default) =>
         db.WriteAsync(async (conn, tx) => await conn.ExecuteAsync(
             """
-            UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = @now, window_start = @now, locked_until = NULL
+            UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = @now, window_start = @now, window_first_attempt = attempts + 1, locked_until = NULL
             WHERE id = @deliveryId AND endpoint_id = @endpointId
             """, new { endpointId, deliveryId, now }, tx) > 0, ct);
 

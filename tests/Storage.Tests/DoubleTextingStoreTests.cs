@@ -30,6 +30,18 @@ public sealed class DoubleTextingStoreTests(StoreFixture fx) : IClassFixture<Sto
 
     private static async Task<string> StatusAsync(ITaskStore store, string id) => (await store.GetTaskAsync(id))!.Status;
 
+    /// <summary>A conversation whose task a worker holds, and a message sent to it with <paramref name="ifBusy"/>.</summary>
+    private static async Task<(TaskRecord Busy, TaskLease Lease, TaskRecord Sent)> BusyConversationAsync(ITaskStore store, string user, string ifBusy)
+    {
+        var busy = NewTask(user, "c1", "a");
+        await store.CreateTaskAsync(busy, createConversation: true);
+        var lease = await ClaimAsync(store, busy.Id);
+        var sent = NewTask(user, "c1", "b", ifBusy);
+        await store.CreateTaskAsync(sent, createConversation: true, ifBusy: ifBusy);
+        Assert.Equal(TaskStatus.Queued, sent.Status);
+        return (busy, lease, sent);
+    }
+
     [Theory, MemberData(nameof(Providers))]
     public async Task QueuedMessages_StartOneAtATime_InArrivalOrder_AsEachTaskEnds(string provider)
     {
@@ -57,12 +69,7 @@ public sealed class DoubleTextingStoreTests(StoreFixture fx) : IClassFixture<Sto
     {
         var store = fx.Get(provider);
         var user = "dr-" + Guid.NewGuid().ToString("N")[..6];
-        var a = NewTask(user, "c1", "a");
-        await store.CreateTaskAsync(a, createConversation: true);
-        var lease = await ClaimAsync(store, a.Id);
-        var b = NewTask(user, "c1", "b", IfBusy.Rollback);
-        await store.CreateTaskAsync(b, createConversation: true, ifBusy: IfBusy.Rollback);
-        Assert.Equal(TaskStatus.Queued, b.Status);
+        var (a, lease, b) = await BusyConversationAsync(store, user, IfBusy.Rollback);
         Assert.True((await store.GetTaskAsync(a.Id))!.CancelRequested); // its worker is told to stop
         Assert.Equal(a.Id, TaskOptions.FromJson((await store.GetTaskAsync(b.Id))!.Options).Supersedes);
 
@@ -106,11 +113,7 @@ public sealed class DoubleTextingStoreTests(StoreFixture fx) : IClassFixture<Sto
     {
         var store = fx.Get(provider);
         var user = "ds-" + Guid.NewGuid().ToString("N")[..6];
-        var a = NewTask(user, "c1", "a");
-        await store.CreateTaskAsync(a, createConversation: true);
-        var lease = await ClaimAsync(store, a.Id);
-        var b = NewTask(user, "c1", "b", IfBusy.Interrupt);
-        await store.CreateTaskAsync(b, createConversation: true, ifBusy: IfBusy.Interrupt);
+        var (a, lease, _) = await BusyConversationAsync(store, user, IfBusy.Interrupt);
 
         // The worker reaches an approval step before it sees the flag: the interrupt is refused, nothing written.
         await Assert.ThrowsAsync<LeaseLostException>(() => store.CommitAsync(lease,

@@ -230,12 +230,12 @@ public sealed class WebhookDestinationTests(DefaultWebhookApp app) : IClassFixtu
 {
     [Theory]
     [InlineData("http://127.0.0.1:9/hook", "must use https://")]
-    [InlineData("https://127.0.0.1/hook", "127.0.0.1 is not a public address")]
-    [InlineData("https://localhost/hook", "is not a public address")]
-    [InlineData("https://169.254.169.254/latest/meta-data", "169.254.169.254 is not a public address")]
-    [InlineData("https://10.1.2.3/hook", "10.1.2.3 is not a public address")]
-    [InlineData("https://[::1]/hook", "::1 is not a public address")]
-    [InlineData("https://[::ffff:192.168.1.1]/hook", "192.168.1.1 is not a public address")]
+    [InlineData("https://127.0.0.1/hook", "127.0.0.1, which is not a public address")]
+    [InlineData("https://localhost/hook", "which is not a public address")]
+    [InlineData("https://169.254.169.254/latest/meta-data", "169.254.169.254, which is not a public address")]
+    [InlineData("https://10.1.2.3/hook", "10.1.2.3, which is not a public address")]
+    [InlineData("https://[::1]/hook", "::1, which is not a public address")]
+    [InlineData("https://[::ffff:192.168.1.1]/hook", "192.168.1.1, which is not a public address")]
     public async Task PrivateLoopbackAndLinkLocalDestinations_AreRefused(string url, string error)
     {
         var c = await app.ClientForAsync("ssrf");

@@ -79,6 +79,7 @@ public static class AdminEndpoints
         // A worker still running it stops at once (its writes are fenced off anyway); readers see the end.
         await dispatcher.PublishCancelAsync(task.Id, "ended by an operator", ct);
         _ = dispatcher.PublishEventsAppendedAsync(task.Id, task.NextIdx + 2, true, CancellationToken.None);
+        dispatcher.DispatchStartedInBackground(task.UserId, task.ConversationId);
         return TypedResults.Ok(new AdminActionResponse(true, task.Id, TaskStatus.Error));
     }
 

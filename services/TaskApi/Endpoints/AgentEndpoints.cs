@@ -197,7 +197,8 @@ public static class AgentEndpoints
 
     /// <summary>DELETE /agent/session/{user_id}/{session_id}/{task_id} — cancelled first if still active, then removed.</summary>
     public static async Task<Results<Ok<AgentDeleteResponse>, JsonHttpResult<ErrorBody>>> DeleteTask(
-        string user_id, string session_id, string task_id, HttpContext ctx, ITaskStore store, TaskCanceller canceller, CancellationToken ct)
+        string user_id, string session_id, string task_id, HttpContext ctx, ITaskStore store, TaskCanceller canceller, TaskDispatcher dispatcher,
+        CancellationToken ct)
     {
         if (Authorize(ctx, user_id, ("session_id", session_id), ("task_id", task_id)) is { } denied) return denied;
         var actor = AgentAccess.ActAs(ctx.Caller(), user_id)!;
@@ -207,6 +208,7 @@ public static class AgentEndpoints
         if (!TaskStatus.IsTerminal(task.Status)) await canceller.CancelAsync(actor, task_id, "task deleted", ct);
         if (!await store.DeleteTaskAsync(user_id, task.Id, ct))
             return ApiError.NotFound($"task '{task_id}' not found in session '{session_id}' of user '{user_id}'");
+        dispatcher.DispatchStartedInBackground(user_id, session_id); // a queued message its end started
         return TypedResults.Ok(new AgentDeleteResponse("success", $"用户 {user_id}:{session_id}:{task_id} 的任务已删除"));
     }
 

@@ -34,6 +34,7 @@ public sealed class TaskCanceller(ITaskStore store, TaskDispatcher dispatcher)
                 var cancelled = await store.GetTaskAsync(taskId, ct);
                 // Not awaited: a broker that is down must not slow the answer; readers re-check on their own.
                 if (cancelled is not null) _ = dispatcher.PublishEventsAppendedAsync(taskId, cancelled.NextIdx, true, CancellationToken.None);
+                dispatcher.DispatchStartedInBackground(task.UserId, task.ConversationId);
                 return cancelled?.Status;
             default:
                 return (await store.GetTaskAsync(taskId, ct))?.Status;

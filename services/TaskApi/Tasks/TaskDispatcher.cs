@@ -19,6 +19,25 @@ public sealed class TaskDispatcher(IBus bus, ITaskStore store,
     /// <see cref="DispatchAsync"/> for a task whose row is already marked sent, without waiting for the broker's confirm.
     /// Not bound to the request: a client that disconnects does not abort the send. Bounded by <c>Dispatch:SendTimeoutMs</c>.
     /// </summary>
+    /// <summary>
+    /// After TaskApi itself ended a conversation's task (a cancel, an operator's end, a delete, an if_busy stop), the
+    /// queued message that ending started (if_busy) is sent to the workers now instead of at the next sweep. Not bound
+    /// to the request: a broker that is down leaves it to the sweep.
+    /// </summary>
+    public void DispatchStartedInBackground(string userId, string conversationId) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            foreach (var t in await store.ListTasksAsync(userId, conversationId, CancellationToken.None))
+                if (t.Status == TaskStatus.Running && t.LeaseOwner is null && t.DispatchedAt is null)
+                    await DispatchAsync(t, "queue", CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            log.LogDebug("queued message of {ConversationId} left to the sweep: {Error}", conversationId, ex.Message);
+        }
+    });
+
     public void DispatchInBackground(TaskRecord task, string reason) =>
         _ = DispatchAsync(task, reason, CancellationToken.None, markedBeforeSend: true);
 

@@ -99,9 +99,14 @@ public sealed class TaskSubmitter(ITaskStore store, TaskDispatcher dispatcher, I
     private async Task AnnounceStopAsync(string stoppingId, string ifBusy)
     {
         if (await store.GetTaskAsync(stoppingId, CancellationToken.None) is not { } stopped) return;
-        _ = TaskStatus.IsTerminal(stopped.Status)
-            ? dispatcher.PublishEventsAppendedAsync(stopped.Id, stopped.NextIdx, true, CancellationToken.None)
-            : dispatcher.PublishCancelAsync(stopped.Id, $"stopped by a newer message (if_busy={ifBusy})", CancellationToken.None);
+        if (!TaskStatus.IsTerminal(stopped.Status))
+        {
+            _ = dispatcher.PublishCancelAsync(stopped.Id, $"stopped by a newer message (if_busy={ifBusy})", CancellationToken.None);
+            return;
+        }
+        _ = dispatcher.PublishEventsAppendedAsync(stopped.Id, stopped.NextIdx, true, CancellationToken.None);
+        // Its end started the conversation's queue: this send's own task is dispatched by the send, an earlier one here.
+        dispatcher.DispatchStartedInBackground(stopped.UserId, stopped.ConversationId);
     }
 
     /// <summary>

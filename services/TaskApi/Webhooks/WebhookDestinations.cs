@@ -44,7 +44,7 @@ public sealed class WebhookDestinations
         var a = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
         if (_allowed.Any(n => n.Contains(a))) return null;
         return NotPublic.Any(n => n.Contains(a))
-            ? $"{a} is not a public address (private, loopback, link-local or reserved); allow its network with Webhooks:AllowedNetworks"
+            ? $"{a}, which is not a public address (private, loopback, link-local or reserved); allow its network with Webhooks:AllowedNetworks"
             : null;
     }
 

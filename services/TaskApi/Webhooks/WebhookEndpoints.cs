@@ -58,7 +58,7 @@ public static class WebhookEndpoints
     }
 
     public static async Task<Results<JsonHttpResult<CreateWebhookResponse>, JsonHttpResult<ErrorBody>>> Create(
-        HttpContext ctx, WebhookStore store, WebhookDestinations destinations, IOptions<WebhookOptions> options, CancellationToken ct)
+        HttpContext ctx, WebhookStore store, WebhookDestinations destinations, WebhookSender sender, IOptions<WebhookOptions> options, CancellationToken ct)
     {
         var (body, invalid) = await StrictJson.ReadAsync<CreateWebhookRequest>(ctx.Request);
         if (body is null) return invalid!;
@@ -88,6 +88,7 @@ public static class WebhookEndpoints
         try
         {
             await store.CreateEndpointAsync(endpoint, ct);
+            sender.EndpointAdded();
         }
         catch (System.Data.Common.DbException ex) when (SqlDatabase.IsUniqueViolation(ex))
         {

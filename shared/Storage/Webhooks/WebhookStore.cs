@@ -70,6 +70,13 @@ public sealed class WebhookStore(SqlDatabase db)
                 """, new { now, until = now + lockSeconds, limit }, tx)).ToList();
         }, ct);
 
+    /// <summary>Whether any user has a webhook endpoint (without one, no delivery can exist).</summary>
+    public async Task<bool> AnyEndpointsAsync(CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM (SELECT 1 FROM webhook_endpoints LIMIT 1) e", cancellationToken: ct)) > 0;
+    }
+
     /// <summary>When the next pending delivery becomes due (its retry time, or when another sender's claim on it runs out); null: none pending.</summary>
     public async Task<double?> NextDueAsync(CancellationToken ct = default)
     {

@@ -125,7 +125,7 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
         {
             var request = new CommitRequest(lease, batch, transition, checkpoint is null ? _pendingCheckpoint : (checkpoint.Step, checkpoint.ToJson()), history, NextIndex,
                 _usage.Count > 0 ? _usage.ToList() : null);
-            var next = commit is null ? await CommitAloneAsync(request, ct) : await commit(request, ct);
+            var next = commit is null ? await store.CommitOneAsync(request, ct) : await commit(request, ct);
             return (next, batch);
         }
         catch (Exception ex) when (ex is not (LeaseLostException or LogMovedException))
@@ -133,12 +133,6 @@ public sealed class EventLog(ITaskStore store, TaskLease lease, int flushMs, Act
             _uncertain = batch.Count;
             throw;
         }
-    }
-
-    private async Task<long> CommitAloneAsync(CommitRequest request, CancellationToken ct)
-    {
-        var (next, refused) = (await store.CommitManyAsync([request], ct: ct)).Outcomes[0];
-        return refused is null ? next : throw refused;
     }
 
     /// <summary>

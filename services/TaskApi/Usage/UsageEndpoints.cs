@@ -50,14 +50,13 @@ public static class UsageEndpoints
         var user = ctx.Request.Query["user_id"].FirstOrDefault() ?? caller.UserId;
         if (user != caller.UserId && !caller.IsAdmin) return ApiError.Forbidden("only an admin token may read another user's usage");
         var now = clock.GetUtcNow();
-        var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var (dayStart, monthStart) = UsageBudget.Periods(now);
         if (ReadTime(ctx, "from", monthStart, out var from) is { } badFrom) return ApiError.BadRequest(badFrom);
         if (ReadTime(ctx, "to", now, out var to) is { } badTo) return ApiError.BadRequest(badTo);
         if (to <= from) return ApiError.BadRequest("'to' must be after 'from'");
 
         var report = await usage.ReportAsync(user, Seconds(from), Seconds(to), ct);
         var limits = budget.For(user);
-        var dayStart = new DateTimeOffset(now.Year, now.Month, now.Day, 0, 0, 0, TimeSpan.Zero);
         var status = new BudgetStatus(
             limits.TokensPerDay is > 0 ? limits.TokensPerDay : null, await usage.TokensSinceAsync(user, Seconds(dayStart), ct), Iso(dayStart.AddDays(1)),
             limits.TokensPerMonth is > 0 ? limits.TokensPerMonth : null, await usage.TokensSinceAsync(user, Seconds(monthStart), ct), Iso(monthStart.AddMonths(1)),

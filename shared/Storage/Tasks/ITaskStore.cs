@@ -91,6 +91,7 @@ public interface ITaskStore
     /// batch frees slots, up to <paramref name="turns"/> waiting tasks that can be claimed now (fair order, users below
     /// <paramref name="maxRunningPerUser"/>) are read in the same transaction, for the caller to send a turn to.
     /// </summary>
+    /// <remarks>One request alone: <see cref="TaskStoreExtensions.CommitOneAsync"/>.</remarks>
     Task<CommitBatchResult> CommitManyAsync(IReadOnlyList<CommitRequest> requests, int turns = 0, int maxRunningPerUser = int.MaxValue,
         CancellationToken ct = default);
 
@@ -134,4 +135,14 @@ public interface ITaskStore
 
     Task<long> CountConversationsAsync(CancellationToken ct = default);
     Task<IReadOnlyList<string>> ActiveUsersAsync(CancellationToken ct = default);
+}
+
+public static class TaskStoreExtensions
+{
+    /// <summary>Commits one request on its own: the log's next index, or the reason it was refused, thrown.</summary>
+    public static async Task<long> CommitOneAsync(this ITaskStore store, CommitRequest request, CancellationToken ct = default)
+    {
+        var (next, refused) = (await store.CommitManyAsync([request], ct: ct)).Outcomes[0];
+        return refused is null ? next : throw refused;
+    }
 }

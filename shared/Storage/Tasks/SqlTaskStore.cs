@@ -546,8 +546,7 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
         (long Step, string StateJson)? checkpoint = null, IReadOnlyList<HistoryMessage>? history = null, CancellationToken ct = default,
         long? expectedNextIdx = null)
     {
-        var (next, refused) = (await CommitManyAsync([new CommitRequest(lease, events, transition, checkpoint, history, expectedNextIdx)], ct: ct)).Outcomes[0];
-        return refused is null ? next : throw refused;
+        return await this.CommitOneAsync(new CommitRequest(lease, events, transition, checkpoint, history, expectedNextIdx), ct);
     }
 
     public async Task<CommitBatchResult> CommitManyAsync(IReadOnlyList<CommitRequest> requests, int turns = 0, int maxRunningPerUser = int.MaxValue,
@@ -1090,21 +1089,20 @@ public sealed class SqlTaskStore(SqlDatabase db) : ITaskStore
     public Task<bool> AdminEndAsync(string taskId, string auditJson, string error, double now, CancellationToken ct = default) =>
         db.WriteAsync(async (conn, tx) =>
         {
-            var next = await conn.QuerySingleOrDefaultAsync<long?>(
+            var ended = await conn.QuerySingleOrDefaultAsync<EndedRow>(
                 """
                 UPDATE tasks SET status = 'error', error = @error, attempt = attempt + 1, next_idx = next_idx + 2,
                        lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now
                 WHERE id = @id AND status IN ('running', 'interrupted')
-                RETURNING next_idx
+                RETURNING next_idx AS NextIdx, user_id AS UserId, conversation_id AS ConversationId
                 """, new { id = taskId, error, now }, tx);
-            if (next is not { } n) return false;
+            if (ended is null) return false;
             var failed = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["error"] = error });
-            await InsertEventsAsync(conn, tx, taskId, n - 2,
+            await InsertEventsAsync(conn, tx, taskId, ended.NextIdx - 2,
                 [new NewEvent(EventTypes.AdminAction, auditJson, now), new NewEvent(EventTypes.TaskFailed, failed, now)]);
             await conn.ExecuteAsync(WebhookOutbox.InsertSql(db.IsPostgres, WebhookEvents.Failed, WebhookOutbox.TaskRowSource(db.IsPostgres, "@id", "next_idx - 1"), "@now"),
                 new { id = taskId, now }, tx);
-            var owner = await conn.QuerySingleAsync<EndedRow>("SELECT user_id AS UserId, conversation_id AS ConversationId FROM tasks WHERE id = @id", new { id = taskId }, tx);
-            await PromoteNextAsync(conn, tx, owner.UserId, owner.ConversationId, now);
+            await PromoteNextAsync(conn, tx, ended.UserId, ended.ConversationId, now);
             return true;
         }, ct);
 

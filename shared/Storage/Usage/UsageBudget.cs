@@ -13,6 +13,13 @@ public sealed class UsageBudget(UsageStore usage, IOptions<BudgetOptions> option
 {
     public BudgetLimits For(string userId) => options.Value.For(userId);
 
+    /// <summary>Where the budgets' periods began: the UTC day and the UTC calendar month of <paramref name="now"/>.</summary>
+    public static (DateTimeOffset DayStart, DateTimeOffset MonthStart) Periods(DateTimeOffset now)
+    {
+        var utc = now.ToUniversalTime();
+        return (new DateTimeOffset(utc.Year, utc.Month, utc.Day, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero));
+    }
+
     /// <summary>
     /// The budget <paramref name="userId"/> has used up, counting <paramref name="pendingTokens"/> not yet written, or
     /// null. <paramref name="crossing"/>: for a running task, a budget is exceeded once usage goes past it; for a send,
@@ -22,9 +29,7 @@ public sealed class UsageBudget(UsageStore usage, IOptions<BudgetOptions> option
     {
         var limits = For(userId);
         if (!limits.LimitsTokens) return null;
-        var now = clock.GetUtcNow();
-        var day = new DateTimeOffset(now.Year, now.Month, now.Day, 0, 0, 0, TimeSpan.Zero);
-        var month = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var (day, month) = Periods(clock.GetUtcNow());
         foreach (var (limit, start, resets, name, period) in new[]
                  {
                      (limits.TokensPerDay, day, day.AddDays(1), "TokensPerDay", "today (UTC)"),

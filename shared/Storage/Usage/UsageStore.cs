@@ -54,14 +54,12 @@ public sealed class UsageStore(SqlDatabase db)
         var day = db.IsPostgres
             ? "to_char(to_timestamp(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
             : "strftime('%Y-%m-%d', at, 'unixepoch')";
-        const string sums = "COALESCE(SUM(input_tokens), 0) AS InputTokens, COALESCE(SUM(output_tokens), 0) AS OutputTokens, " +
-                            "COALESCE(SUM(reasoning_tokens), 0) AS ReasoningTokens, COUNT(*) AS ModelCalls, COUNT(DISTINCT task_id) AS Tasks";
         async Task<List<(string, UsageTotals)>> By(string key) => (await conn.QueryAsync<Row>(new CommandDefinition(
-                $"SELECT {key} AS K, {sums} FROM model_usage WHERE user_id = @userId AND at >= @from AND at < @to GROUP BY {key} ORDER BY {key}",
+                $"SELECT {key} AS K, {Sums} FROM model_usage WHERE user_id = @userId AND at >= @from AND at < @to GROUP BY {key} ORDER BY {key}",
                 new { userId, from, to }, cancellationToken: ct)))
             .Select(r => (r.K, r.Totals)).ToList();
         var total = await conn.QuerySingleAsync<Row>(new CommandDefinition(
-            $"SELECT '' AS K, {sums} FROM model_usage WHERE user_id = @userId AND at >= @from AND at < @to", new { userId, from, to }, cancellationToken: ct));
+            $"SELECT '' AS K, {Sums} FROM model_usage WHERE user_id = @userId AND at >= @from AND at < @to", new { userId, from, to }, cancellationToken: ct));
         return new UsageReport(total.Totals, await By("model"), await By(day), await By("conversation_id"));
     }
 
@@ -70,10 +68,13 @@ public sealed class UsageStore(SqlDatabase db)
     {
         await using var conn = await db.OpenAsync(ct);
         return (await conn.QuerySingleAsync<Row>(new CommandDefinition(
-            "SELECT '' AS K, COALESCE(SUM(input_tokens), 0) AS InputTokens, COALESCE(SUM(output_tokens), 0) AS OutputTokens, " +
-            "COALESCE(SUM(reasoning_tokens), 0) AS ReasoningTokens, COUNT(*) AS ModelCalls, COUNT(DISTINCT task_id) AS Tasks FROM model_usage WHERE task_id = @taskId",
+            $"SELECT '' AS K, {Sums} FROM model_usage WHERE task_id = @taskId",
             new { taskId }, cancellationToken: ct))).Totals;
     }
+
+    /// <summary>The columns of <see cref="Row"/>: what every report sums.</summary>
+    private const string Sums = "COALESCE(SUM(input_tokens), 0) AS InputTokens, COALESCE(SUM(output_tokens), 0) AS OutputTokens, " +
+                                "COALESCE(SUM(reasoning_tokens), 0) AS ReasoningTokens, COUNT(*) AS ModelCalls, COUNT(DISTINCT task_id) AS Tasks";
 
     private sealed class Row
     {
